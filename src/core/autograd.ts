@@ -1,0 +1,87 @@
+// Reverse-mode autodiff: walk the recorded graph from a scalar once, in reverse topological order, calling each
+// node's backward rule. Leaf gradients accumulate in place into a persistent .grad buffer.
+import { Tensor, keep } from './tensor.ts';
+import { noGrad } from './graph.ts';
+import { fillK, fillInto, axpyInto, binaryK, copyK } from './prims/elementwise.ts';
+import { viewAs } from './prims/reduce.ts';
+import { fmt } from './shape.ts';
+
+function topoOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>();
+  const stack: [Tensor, boolean][] = [[root, false]];
+  while (stack.length) {
+    const [t, expanded] = stack.pop()!;
+    if (expanded) {
+      order.push(t);
+      continue;
+    }
+    if (seen.has(t)) continue;
+    seen.add(t);
+    stack.push([t, true]);
+    for (const i of t.node?.inputs ?? []) if (i.requiresGrad && !seen.has(i)) stack.push([i, false]);
+  }
+  return order;
+}
+
+export interface BackwardOptions {
+  /** Upstream gradient; defaults to 1 for a one-element tensor. */
+  grad?: Tensor;
+  /** Keep the graph so backward can run again through it. */
+  retainGraph?: boolean;
+}
+
+/** Accumulate d(root)/d(leaf) into leaf.grad for every leaf that requires grad. */
+export function backward(root: Tensor, opts: BackwardOptions = {}): void {
+  if (!root.requiresGrad) throw new Error('backward: the tensor does not require grad (no parameter reaches it)');
+  if (!opts.grad && root.size !== 1) throw new Error(`backward: needs a scalar or an explicit grad, got ${fmt(root.shape)}`);
+  noGrad(() => {
+    const order = topoOrder(root);
+    const grads = new Map<Tensor, Tensor>();
+    grads.set(root, opts.grad ? viewAs(opts.grad, root.shape) : fillK(root.shape, 1));
+    for (let i = order.length - 1; i >= 0; i--) {
+      const t = order[i];
+      const g = grads.get(t);
+      if (!g) continue;
+      grads.delete(t);
+      if (!t.node) {
+        if (t.grad) {
+          axpyInto(t.grad, g);
+        } else {
+          // The first gradient gets its own buffer: it is updated in place later and must not alias another.
+          t.grad = keep(copyK(g));
+        }
+        g.dispose();
+        continue;
+      }
+      const { inputs, backward: rule, op } = t.node;
+      const produced = rule(g);
+      if (produced.length !== inputs.length) throw new Error(`backward of ${op}: ${produced.length} grads for ${inputs.length} inputs`);
+      produced.forEach((gi, k) => {
+        const input = inputs[k];
+        if (!gi || !input.requiresGrad) return;
+        if (gi.shape.length !== input.shape.length || gi.shape.some((d, j) => d !== input.shape[j])) {
+          throw new Error(`backward of ${op}: gradient ${fmt(gi.shape)} does not match input ${fmt(input.shape)}`);
+        }
+        // A view per use, so one tensor returned for two inputs is never freed twice.
+        const own = viewAs(gi, gi.shape);
+        const prev = grads.get(input);
+        if (prev) {
+          grads.set(input, binaryK('add', prev, own));
+          prev.dispose();
+          own.dispose();
+        } else {
+          grads.set(input, own);
+        }
+      });
+      for (const gi of produced) gi?.dispose();
+      g.dispose();
+      if (!opts.retainGraph) t.node = null;
+    }
+  });
+}
+
+/** Set every gradient to zero in place (no reallocation). */
+export function zeroGrad(params: Iterable<Tensor>): void {
+  for (const p of params) if (p.grad) fillInto(p.grad, 0);
+}

@@ -1,0 +1,20 @@
+// The engine's public API, browser-safe (no Node APIs). In Node, start it with initNode() from src/node.
+export { Engine, initEngine, engine, setEngine, type RunArgs } from './engine.ts';
+export { describeAdapter, NO_ADAPTER_HELP, type DeviceInfo } from './device.ts';
+export { WgslError } from './kernel.ts';
+export type { PoolStats } from './pool.ts';
+export { Tensor, tidy, keep, type DType } from './tensor.ts';
+export { noGrad } from './graph.ts';
+export { backward, zeroGrad } from './autograd.ts';
+export * from './ops/creation.ts';
+export * from './ops/elementwise.ts';
+export * from './ops/reduce.ts';
+export * from './ops/matmul.ts';
+export * from './ops/shape.ts';
+export * from './ops/loss.ts';
+export * from './ops/random.ts';
+export { Module } from './nn/module.ts';
+export { Linear } from './nn/linear.ts';
+export { saveModule, loadModule, tensorsToSafetensors } from './nn/serialize.ts';
+export { Optimizer, SGD, Adam, AdamW } from './optim/optimizer.ts';
+export { encodeSafetensors, decodeSafetensors, type SafeTensor, type SafeDType } from './io/safetensors.ts';

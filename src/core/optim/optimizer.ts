@@ -1,0 +1,104 @@
+// Optimizers: each parameter update is one fused WGSL kernel; state buffers are allocated once per parameter.
+import { engine } from '../engine.ts';
+import { Tensor, keep } from '../tensor.ts';
+import { fillK } from '../prims/elementwise.ts';
+import { zeroGrad } from '../autograd.ts';
+
+export abstract class Optimizer {
+  protected state = new Map<Tensor, Tensor[]>();
+  step = 0;
+
+  constructor(readonly params: Tensor[]) {
+    for (const p of params) {
+      if (!p.requiresGrad || p.dtype !== 'f32') throw new Error(`optimizer: ${p.name ?? p.toString()} is not an f32 parameter`);
+    }
+  }
+
+  /** Zero every gradient in place. */
+  zeroGrad(): void {
+    zeroGrad(this.params);
+  }
+
+  protected slots(p: Tensor, count: number): Tensor[] {
+    let s = this.state.get(p);
+    if (!s) {
+      s = Array.from({ length: count }, () => keep(fillK(p.shape, 0)));
+      this.state.set(p, s);
+    }
+    return s;
+  }
+
+  /** Apply one update to every parameter that has a gradient. */
+  update(): void {
+    this.step++;
+    for (const p of this.params) if (p.grad) this.apply(p, p.grad);
+  }
+
+  protected abstract apply(p: Tensor, g: Tensor): void;
+
+  dispose(): void {
+    for (const s of this.state.values()) for (const t of s) t.dispose();
+    this.state.clear();
+  }
+}
+
+export interface SGDOptions {
+  lr: number;
+  momentum?: number;
+  weightDecay?: number;
+}
+
+export class SGD extends Optimizer {
+  constructor(params: Tensor[], readonly opts: SGDOptions) {
+    super(params);
+  }
+  protected apply(p: Tensor, g: Tensor): void {
+    const [velocity] = this.slots(p, 1);
+    engine().run('sgd', {
+      buffers: { param: p.buffer, grad: g.buffer, velocity: velocity.buffer },
+      params: { n: p.size, lr: this.opts.lr, momentum: this.opts.momentum ?? 0, weight_decay: this.opts.weightDecay ?? 0 },
+      threads: p.size,
+    });
+  }
+}
+
+export interface AdamOptions {
+  lr: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  weightDecay?: number;
+}
+
+/** Adam with L2 weight decay added to the gradient (as torch.optim.Adam). */
+export class Adam extends Optimizer {
+  protected decoupled = false;
+  constructor(params: Tensor[], readonly opts: AdamOptions) {
+    super(params);
+  }
+  protected apply(p: Tensor, g: Tensor): void {
+    const [m1, m2] = this.slots(p, 2);
+    const beta1 = this.opts.beta1 ?? 0.9;
+    const beta2 = this.opts.beta2 ?? 0.999;
+    engine().run('adam', {
+      constants: { DECOUPLED: this.decoupled },
+      buffers: { param: p.buffer, grad: g.buffer, m1: m1.buffer, m2: m2.buffer },
+      params: {
+        n: p.size,
+        lr: this.opts.lr,
+        beta1,
+        beta2,
+        eps: this.opts.eps ?? 1e-8,
+        weight_decay: this.opts.weightDecay ?? (this.decoupled ? 0.01 : 0),
+        correction1: 1 - beta1 ** this.step,
+        correction2: 1 - beta2 ** this.step,
+      },
+      threads: p.size,
+    });
+  }
+}
+
+/** AdamW: weight decay applied to the weights directly (as torch.optim.AdamW, default decay 0.01). */
+export class AdamW extends Adam {
+  protected override decoupled = true;
+}

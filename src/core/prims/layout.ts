@@ -1,0 +1,100 @@
+// Kernel launches that move data without arithmetic: strided copies (permute, slice, expand, concat), gather and
+// its scatter-add backward, and one-hot rows from labels.
+import { engine } from '../engine.ts';
+import { Tensor } from '../tensor.ts';
+import { broadcastShapes, broadcastStrides, fmt, sizeOf, stridesOf, type Shape } from '../shape.ts';
+
+const MAX_RANK = 8;
+
+export interface StridedCopy {
+  shape: Shape;
+  inStrides: readonly number[];
+  outStrides: readonly number[];
+  inOffset?: number;
+  outOffset?: number;
+}
+
+/** out[outOffset + idx . outStrides] = x[inOffset + idx . inStrides] for every idx of `shape`. */
+export function stridedCopyInto(x: Tensor, out: Tensor, c: StridedCopy): void {
+  if (c.shape.length > MAX_RANK) throw new Error(`copy: rank ${c.shape.length} exceeds the supported ${MAX_RANK}`);
+  const n = sizeOf(c.shape);
+  engine().run('strided_copy', {
+    buffers: { x: x.buffer, y: out.buffer },
+    params: {
+      n,
+      rank: c.shape.length,
+      in_offset: c.inOffset ?? 0,
+      out_offset: c.outOffset ?? 0,
+      shape: c.shape,
+      in_strides: c.inStrides,
+      out_strides: c.outStrides,
+    },
+    threads: n,
+  });
+}
+
+/** A contiguous tensor of `shape` read from `x` through the given strides and offset. */
+export function stridedCopy(x: Tensor, shape: Shape, inStrides: readonly number[], inOffset = 0, what = 'copy'): Tensor {
+  const y = Tensor.empty(shape, x.dtype, what);
+  stridedCopyInto(x, y, { shape, inStrides, outStrides: stridesOf(shape), inOffset });
+  return y;
+}
+
+function viewDims(op: string, shape: Shape, axis: number): { outer: number; n: number; inner: number } {
+  if (axis < 0 || axis >= shape.length) throw new Error(`${op}: axis ${axis} out of range for ${fmt(shape)}`);
+  return { outer: sizeOf(shape.slice(0, axis)), n: shape[axis], inner: sizeOf(shape.slice(axis + 1)) };
+}
+
+function checkIndex(op: string, index: Tensor): void {
+  if (index.dtype !== 'i32' || index.rank !== 1) throw new Error(`${op}: index must be a 1-D i32 tensor, got ${index.dtype} ${fmt(index.shape)}`);
+}
+
+/** y = x.index_select(axis, index); out-of-range indices give NaN. */
+export function gatherK(x: Tensor, index: Tensor, axis: number): Tensor {
+  checkIndex('gather', index);
+  const { outer, n, inner } = viewDims('gather', x.shape, axis);
+  const m = index.size;
+  const shape = [...x.shape];
+  shape[axis] = m;
+  const y = Tensor.empty(shape, x.dtype, 'gather');
+  engine().run('gather', {
+    buffers: { x: x.buffer, idx: index.buffer, y: y.buffer },
+    params: { outer, n, inner, m },
+    threads: y.size,
+  });
+  return y;
+}
+
+/** The gradient of gatherK: rows of g summed into a zero tensor of `shape` at `index`. */
+export function scatterAddK(g: Tensor, index: Tensor, axis: number, shape: Shape): Tensor {
+  checkIndex('scatterAdd', index);
+  const { outer, n, inner } = viewDims('scatterAdd', shape, axis);
+  const y = Tensor.empty(shape, 'f32', 'scatterAdd');
+  engine().run('scatter_add', {
+    buffers: { g: g.buffer, idx: index.buffer, y: y.buffer },
+    params: { outer, n, inner, m: index.size },
+    threads: y.size,
+  });
+  return y;
+}
+
+export function oneHotK(labels: Tensor, classes: number): Tensor {
+  if (labels.dtype !== 'i32' || labels.rank !== 1) throw new Error(`oneHot: labels must be a 1-D i32 tensor, got ${labels.dtype} ${fmt(labels.shape)}`);
+  if (!Number.isInteger(classes) || classes < 1) throw new Error(`oneHot: classes must be a positive integer, got ${classes}`);
+  const y = Tensor.empty([labels.size, classes], 'f32', 'oneHot');
+  engine().run('one_hot', {
+    buffers: { labels: labels.buffer, y: y.buffer },
+    params: { n: labels.size, classes },
+    threads: y.size,
+  });
+  return y;
+}
+
+/** x broadcast to `shape`, materialized. */
+export function expandK(x: Tensor, shape: Shape): Tensor {
+  const target = broadcastShapes('expand', x.shape, shape);
+  if (target.length !== shape.length || target.some((d, i) => d !== shape[i])) {
+    throw new Error(`expand: cannot broadcast ${fmt(x.shape)} to ${fmt(shape)}`);
+  }
+  return stridedCopy(x, shape, broadcastStrides(x.shape, shape), 0, 'expand');
+}

@@ -1,0 +1,41 @@
+// One fused Adam / AdamW step per parameter. DECOUPLED = false: Adam, weight decay added to the gradient (L2);
+// true: AdamW, weight decay applied to the weight directly. Bias corrections arrive precomputed for the step.
+override WG: u32 = 256u;
+override DECOUPLED: bool = false;
+
+struct Params {
+  n: u32,
+  lr: f32,
+  beta1: f32,
+  beta2: f32,
+  eps: f32,
+  weight_decay: f32,
+  correction1: f32, // 1 - beta1^t
+  correction2: f32, // 1 - beta2^t
+}
+
+@group(0) @binding(0) var<storage, read_write> param: array<f32>;
+@group(0) @binding(1) var<storage, read> grad: array<f32>;
+@group(0) @binding(2) var<storage, read_write> m1: array<f32>;
+@group(0) @binding(3) var<storage, read_write> m2: array<f32>;
+@group(0) @binding(4) var<uniform> params: Params;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= params.n) { return; }
+  var w = param[i];
+  var g = grad[i];
+  if (DECOUPLED) {
+    w = w * (1.0 - params.lr * params.weight_decay);
+  } else {
+    g = g + params.weight_decay * w;
+  }
+  let m = params.beta1 * m1[i] + (1.0 - params.beta1) * g;
+  let v = params.beta2 * m2[i] + (1.0 - params.beta2) * g * g;
+  m1[i] = m;
+  m2[i] = v;
+  let m_hat = m / params.correction1;
+  let v_hat = v / params.correction2;
+  param[i] = w - params.lr * m_hat / (sqrt(v_hat) + params.eps);
+}

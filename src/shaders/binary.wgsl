@@ -1,0 +1,58 @@
+// Elementwise binary ops with numpy broadcasting (rank <= 8). A broadcast input has stride 0 along that axis. When
+// both inputs already have the output's shape, SAME skips the index arithmetic.
+override WG: u32 = 256u;
+override OP: u32 = 0u;
+override SAME: bool = false;
+
+struct Params {
+  n: u32,
+  rank: u32,
+  shape: array<vec4<u32>, 2>,
+  a_strides: array<vec4<u32>, 2>,
+  b_strides: array<vec4<u32>, 2>,
+}
+
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+fn apply(u: f32, v: f32) -> f32 {
+  switch OP {
+    case 0u: { return u + v; }
+    case 1u: { return u - v; }
+    case 2u: { return u * v; }
+    case 3u: { return u / v; }
+    case 4u: { return max(u, v); }
+    case 5u: { return min(u, v); }
+    case 6u: { return select(0.0, 1.0, u < v); }
+    case 7u: { return select(0.0, 1.0, u <= v); }
+    case 8u: { return select(0.0, 1.0, u > v); }
+    case 9u: { return select(0.0, 1.0, u >= v); }
+    case 10u: { return select(0.0, 1.0, u == v); }
+    case 11u: { return select(0.0, 1.0, u != v); }
+    default: { return u; }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= params.n) { return; }
+  if (SAME) {
+    y[i] = apply(a[i], b[i]);
+    return;
+  }
+  var rem = i;
+  var ia = 0u;
+  var ib = 0u;
+  for (var d = i32(params.rank) - 1; d >= 0; d--) {
+    let k = u32(d);
+    let extent = params.shape[k / 4u][k % 4u];
+    let c = rem % extent;
+    rem = rem / extent;
+    ia += c * params.a_strides[k / 4u][k % 4u];
+    ib += c * params.b_strides[k / 4u][k % 4u];
+  }
+  y[i] = apply(a[ia], b[ib]);
+}

@@ -1,0 +1,25 @@
+// index_select along the middle axis of a [outer, n, inner] view: y[o, i, j] = x[o, idx[i], j]. An index outside
+// [0, n) yields NaN (f32) so that the mistake shows instead of silently reading a neighbour. Moves raw 32-bit words.
+override WG: u32 = 256u;
+
+struct Params { outer: u32, n: u32, inner: u32, m: u32 }
+
+@group(0) @binding(0) var<storage, read> x: array<u32>;
+@group(0) @binding(1) var<storage, read> idx: array<i32>;
+@group(0) @binding(2) var<storage, read_write> y: array<u32>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = gid.x + gid.y * nwg.x * WG;
+  if (t >= params.outer * params.m * params.inner) { return; }
+  let j = t % params.inner;
+  let i = (t / params.inner) % params.m;
+  let o = t / (params.inner * params.m);
+  let k = idx[i];
+  if (k < 0 || u32(k) >= params.n) {
+    y[t] = 0x7fc00000u;
+    return;
+  }
+  y[t] = x[(o * params.n + u32(k)) * params.inner + j];
+}

@@ -1,0 +1,36 @@
+// One strided copy serves permute, slice, expand (stride 0), concat and their backward passes: for every index of
+// `shape`, out[out_offset + idx . out_strides] = x[in_offset + idx . in_strides]. Rank <= 8.
+// It moves raw 32-bit words, so it serves f32 and i32 tensors alike.
+override WG: u32 = 256u;
+
+struct Params {
+  n: u32,
+  rank: u32,
+  in_offset: u32,
+  out_offset: u32,
+  shape: array<vec4<u32>, 2>,
+  in_strides: array<vec4<u32>, 2>,
+  out_strides: array<vec4<u32>, 2>,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<u32>;
+@group(0) @binding(1) var<storage, read_write> y: array<u32>;
+@group(0) @binding(2) var<uniform> params: Params;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= params.n) { return; }
+  var rem = i;
+  var src = params.in_offset;
+  var dst = params.out_offset;
+  for (var d = i32(params.rank) - 1; d >= 0; d--) {
+    let k = u32(d);
+    let extent = params.shape[k / 4u][k % 4u];
+    let c = rem % extent;
+    rem = rem / extent;
+    src += c * params.in_strides[k / 4u][k % 4u];
+    dst += c * params.out_strides[k / 4u][k % 4u];
+  }
+  y[dst] = x[src];
+}

@@ -1,0 +1,37 @@
+// where(cond, a, b) with numpy broadcasting of all three inputs (rank <= 8); cond is a float mask, nonzero = true.
+override WG: u32 = 256u;
+
+struct Params {
+  n: u32,
+  rank: u32,
+  shape: array<vec4<u32>, 2>,
+  c_strides: array<vec4<u32>, 2>,
+  a_strides: array<vec4<u32>, 2>,
+  b_strides: array<vec4<u32>, 2>,
+}
+
+@group(0) @binding(0) var<storage, read> cond: array<f32>;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(4) var<uniform> params: Params;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= params.n) { return; }
+  var rem = i;
+  var ic = 0u;
+  var ia = 0u;
+  var ib = 0u;
+  for (var d = i32(params.rank) - 1; d >= 0; d--) {
+    let k = u32(d);
+    let extent = params.shape[k / 4u][k % 4u];
+    let c = rem % extent;
+    rem = rem / extent;
+    ic += c * params.c_strides[k / 4u][k % 4u];
+    ia += c * params.a_strides[k / 4u][k % 4u];
+    ib += c * params.b_strides[k / 4u][k % 4u];
+  }
+  y[i] = select(b[ib], a[ia], cond[ic] != 0.0);
+}
