@@ -55,7 +55,13 @@ export function backward(root: Tensor, opts: BackwardOptions = {}): void {
         continue;
       }
       const { inputs, backward: rule, op } = t.node;
-      const produced = rule(g);
+      let produced: (Tensor | null)[];
+      try {
+        produced = rule(g);
+      } catch (e) {
+        const msg = e instanceof Error ? e.message : String(e);
+        throw new Error(`backward of ${op}: ${msg} (tensors a backward rule needs must outlive it: call backward() inside the tidy() that built the graph)`);
+      }
       if (produced.length !== inputs.length) throw new Error(`backward of ${op}: ${produced.length} grads for ${inputs.length} inputs`);
       produced.forEach((gi, k) => {
         const input = inputs[k];

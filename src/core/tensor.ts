@@ -105,12 +105,14 @@ export class Tensor {
     return (await this.data())[0];
   }
 
-  /** Free the buffer (shared views keep it alive) and drop the graph and gradient. Safe to call twice. */
+  /**
+   * Free the buffer (shared views keep it alive) and the gradient. Safe to call twice. The graph node stays, so
+   * backward still passes through a freed intermediate whose value no rule needs.
+   */
   dispose(): void {
     if (!this.storage) return;
     this.storage.release();
     this.storage = null;
-    this.node = null;
     this.grad?.dispose();
     this.grad = null;
     for (const s of scopes) s.delete(this);

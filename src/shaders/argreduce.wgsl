@@ -19,7 +19,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var best_k = 0u;
   for (var k = 1u; k < params.r; k++) {
     let v = x[base + k * params.inner];
-    let better = select(v < best, v > best, OP == 0u);
+    let better = select((v < best), (v > best), OP == 0u);
     if (better) {
       best = v;
       best_k = k;

@@ -1,0 +1,23 @@
+// Every numeric tolerance the op tests use, in one place. A check passes when |got - want| <= atol + rtol * |want|.
+export interface Tol {
+  rtol: number;
+  atol: number;
+}
+
+export const TOL = {
+  /** GPU f32 forward vs the float64 reference evaluated on the same f32-rounded inputs. */
+  forward: { rtol: 1e-4, atol: 1e-5 } as Tol,
+  /** Forward of long accumulations (matmul, large reductions): f32 sums of k terms drift by ~k * 2^-24. */
+  accumulate: { rtol: 1e-4, atol: 1e-4 } as Tol,
+  /** GPU f32 backward vs the float64 reference gradient. */
+  grad: { rtol: 1e-3, atol: 1e-4 } as Tol,
+  /**
+   * GPU f32 backward vs central finite differences of the GPU f32 forward: the difference quotient of an f32 loss
+   * carries ~1e-7 |L| / h of rounding noise, hence the loose bound.
+   */
+  finiteDiff: { rtol: 5e-2, atol: 5e-3 } as Tol,
+  /** Step for the f32 finite differences (relative to max(1, |x|)). */
+  fdStep: 1e-2,
+  /** Step for the float64 reference gradient (central differences in float64: error ~h^2 ~ 1e-12). */
+  refStep: 1e-6,
+} as const;
