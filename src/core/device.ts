@@ -56,7 +56,8 @@ export function describeAdapter(adapter: GPUAdapter): DeviceInfo {
     vendor: a.vendor,
     architecture: a.architecture,
     device: a.device,
-    description: a.description,
+    // Browsers may leave description and device empty; fall back to what they do say.
+    description: a.description || [a.vendor, a.architecture, a.device].filter(Boolean).join(' '),
     isSoftware: SOFTWARE_PATTERN.test(fields) || (a as { isFallbackAdapter?: boolean }).isFallbackAdapter === true,
     features: [...adapter.features].map(String).sort(),
     limits,

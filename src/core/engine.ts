@@ -5,7 +5,7 @@
 import { shaderSources } from '../shaders/sources.ts';
 import { acquireDevice, type DeviceInfo } from './device.ts';
 import { BufferPool, type PoolStats } from './pool.ts';
-import { KernelCache, packParams, type Constants, type ParamValue } from './kernel.ts';
+import { KernelCache, WgslError, packParams, type Constants, type ParamValue } from './kernel.ts';
 
 export interface RunArgs {
   constants?: Constants;
@@ -63,9 +63,12 @@ export class Engine {
     this.lost.catch(() => undefined);
   }
 
-  /** Record a failure found asynchronously; it is thrown at the next dispatch, flush or read. */
+  /**
+   * Record a failure found asynchronously; it is thrown at the next dispatch, flush or read. A shader compile error
+   * replaces an earlier generic one: using the invalid pipeline is reported first, but the shader is the cause.
+   */
   fail(e: Error): void {
-    this.failure ??= e;
+    if (!this.failure || (e instanceof WgslError && !(this.failure instanceof WgslError))) this.failure = e;
   }
 
   throwIfFailed(): void {
@@ -176,7 +179,12 @@ export class Engine {
     this.counters.submits++;
     this.counters.reads++;
     try {
-      await Promise.race([staging.mapAsync(GPUMapMode.READ), this.lost]);
+      try {
+        await Promise.race([staging.mapAsync(GPUMapMode.READ), this.lost]);
+      } catch (e) {
+        this.throwIfFailed();
+        throw e;
+      }
       this.throwIfFailed();
       return staging.getMappedRange().slice(0, bytes);
     } finally {

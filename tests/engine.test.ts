@@ -1,0 +1,134 @@
+// The engine's plumbing: device info and requested limits, kernel caching, the buffer pool and its counters,
+// tidy scopes, command batching (nothing is submitted until data is read), and device loss surfacing as an error.
+import { describe, it, expect } from 'vitest';
+import * as E from '../src/node/index.ts';
+import { acquireDevice } from '../src/core/device.ts';
+import { useEngine } from './support/engine.ts';
+
+const ctx = useEngine();
+
+describe('device', () => {
+  it('reports the adapter and flags a software one', () => {
+    const { info, device } = ctx.engine;
+    expect(info.description.length).toBeGreaterThan(0);
+    // CI and development machines have no GPU: Dawn runs on Mesa's lavapipe.
+    expect(info.isSoftware).toBe(/llvmpipe|lavapipe|swiftshader/i.test(`${info.description} ${info.architecture} ${info.device}`) || info.isSoftware);
+    expect(info.features.length).toBeGreaterThan(0);
+    expect(info.limits.maxStorageBufferBindingSize).toBeGreaterThan(0);
+    // The device gets the adapter's limits, not the defaults (lavapipe: 32 KiB workgroup storage vs 16 KiB default).
+    expect(device.limits.maxComputeWorkgroupStorageSize).toBe(info.limits.maxComputeWorkgroupStorageSize);
+    expect(device.limits.maxStorageBufferBindingSize).toBe(info.limits.maxStorageBufferBindingSize);
+    for (const f of ['subgroups', 'shader-f16', 'timestamp-query']) {
+      expect(device.features.has(f)).toBe(info.features.includes(f));
+    }
+  });
+
+  it('says what to install when there is no adapter', async () => {
+    await expect(acquireDevice(undefined)).rejects.toThrow(/bookworm-backports mesa-vulkan-drivers/);
+    const noAdapter = { requestAdapter: async () => null } as unknown as GPU;
+    await expect(acquireDevice(noAdapter)).rejects.toThrow(/No WebGPU adapter found/);
+  });
+});
+
+describe('kernels', () => {
+  it('compiles each (shader, constants) pair once', () => {
+    const k = ctx.engine.kernels;
+    const a = k.get('unary', { OP: 2 });
+    expect(k.get('unary', { OP: 2 })).toBe(a);
+    expect(k.get('unary', { OP: 3 })).not.toBe(a);
+  });
+
+  it('takes bind group layouts and parameter layouts from the WGSL', () => {
+    const iface = ctx.engine.kernels.interface('binary');
+    expect(iface.bindings.map((b) => `${b.name}:${b.kind}`)).toEqual(['a:read', 'b:read', 'y:read_write', 'params:uniform']);
+    expect([...iface.uniform!.fields.keys()]).toEqual(['n', 'rank', 'shape', 'a_strides', 'b_strides']);
+    expect(() => ctx.engine.run('unary', { buffers: {}, params: { n: 1, alpha: 0, beta: 0, bogus: 1 }, threads: 1 })).toThrow(/unknown parameter "bogus"/);
+    expect(() => ctx.engine.kernels.get('unary', { NOPE: 1 })).toThrow(/no override constant "NOPE"/);
+  });
+});
+
+describe('memory', () => {
+  it('reuses buffers by exact size and counts bytes', () => {
+    const before = ctx.engine.memory;
+    const a = E.zeros([1000]);
+    const mid = ctx.engine.memory;
+    expect(mid.bytesInUse - before.bytesInUse).toBe(4000);
+    a.dispose();
+    expect(ctx.engine.memory.bytesInUse).toBe(before.bytesInUse);
+    const b = E.zeros([1000]);
+    expect(ctx.engine.memory.buffersCreated).toBe(mid.buffersCreated);
+    const c = E.zeros([1001]);
+    expect(ctx.engine.memory.buffersCreated).toBe(mid.buffersCreated + 1);
+    b.dispose();
+    c.dispose();
+  });
+
+  it('refuses a tensor larger than one storage binding, naming the limit', () => {
+    const max = ctx.engine.device.limits.maxStorageBufferBindingSize;
+    expect(() => E.zeros([max / 4 + 1])).toThrow(/maxStorageBufferBindingSize/);
+  });
+
+  it('tidy frees what it created except what it returns or keeps', async () => {
+    const start = ctx.engine.memory.bytesInUse;
+    let kept!: E.Tensor;
+    const out = E.tidy(() => {
+      const a = E.ones([10]);
+      const b = E.add(a, a);
+      kept = E.keep(E.mul(b, 3));
+      const inner = E.tidy(() => E.exp(E.neg(b)));
+      return { c: E.sub(inner, 1) };
+    });
+    expect(ctx.engine.memory.bytesInUse - start).toBe(2 * 40);
+    expect([...(await kept.data())]).toEqual(new Array(10).fill(6));
+    expect(out.c.disposed).toBe(false);
+    out.c.dispose();
+    kept.dispose();
+    expect(ctx.engine.memory.bytesInUse).toBe(start);
+  });
+
+  it('reshape views share the buffer until the last view is freed', async () => {
+    const start = ctx.engine.memory.bytesInUse;
+    const a = E.tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+    const v = E.reshape(a, [3, 2]);
+    a.dispose();
+    expect([...(await v.data())]).toEqual([1, 2, 3, 4, 5, 6]);
+    v.dispose();
+    expect(ctx.engine.memory.bytesInUse).toBe(start);
+    expect(() => v.buffer).toThrow(/was disposed/);
+  });
+});
+
+describe('batching', () => {
+  it('records ops without submitting until data is read', async () => {
+    const e = ctx.engine;
+    await e.sync();
+    const s0 = e.counters.submits;
+    const d0 = e.counters.dispatches;
+    const y = E.tidy(() => {
+      let t = E.full([64, 64], 0.5);
+      for (let i = 0; i < 20; i++) t = E.tanh(E.matmul(t, t));
+      return E.sum(t);
+    });
+    expect(e.counters.dispatches - d0).toBeGreaterThanOrEqual(41);
+    expect(e.counters.submits).toBe(s0);
+    await y.data();
+    // One submit for the recorded work, one for the copy to the readback buffer.
+    expect(e.counters.submits - s0).toBe(2);
+    y.dispose();
+  });
+});
+
+describe('errors', () => {
+  it('names the op and both shapes on a shape mismatch', () => {
+    expect(() => E.matmul(E.zeros([2, 3]), E.zeros([4, 5]))).toThrow(/matmul: inner dimensions differ: \[2, 3\] x \[4, 5\]/);
+  });
+
+  it('backward through a freed tensor that a rule needs says so', () => {
+    const w = E.parameter(E.ones([3]));
+    const y = E.exp(w);
+    const loss = E.sum(y);
+    y.dispose();
+    expect(() => E.backward(loss)).toThrow(/backward of exp: .*was disposed/);
+    w.dispose();
+  });
+});
