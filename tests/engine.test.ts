@@ -118,6 +118,38 @@ describe('batching', () => {
   });
 });
 
+describe('autograd', () => {
+  it('accumulates gradients over backward calls until zeroGrad, in the same buffer', async () => {
+    const w = E.parameter(E.tensor([1, 2, 3]));
+    E.tidy(() => E.backward(E.sum(E.mul(w, w))));
+    const buffer = w.grad!.buffer;
+    E.tidy(() => E.backward(E.sum(E.mul(w, 3))));
+    expect([...(await w.grad!.data())]).toEqual([5, 7, 9]);
+    E.zeroGrad([w]);
+    expect(w.grad!.buffer).toBe(buffer);
+    expect([...(await w.grad!.data())]).toEqual([0, 0, 0]);
+    w.dispose();
+  });
+
+  it('noGrad and detach record nothing', () => {
+    const w = E.parameter(E.ones([2]));
+    const a = E.noGrad(() => E.exp(w));
+    expect(a.requiresGrad).toBe(false);
+    expect(a.node).toBeNull();
+    const d = E.detach(w);
+    expect(d.requiresGrad).toBe(false);
+    expect(() => E.backward(E.sum(d))).toThrow(/does not require grad/);
+    w.dispose();
+  });
+
+  it('a value used twice gets both contributions', async () => {
+    const x = E.parameter(E.tensor([2]));
+    E.tidy(() => E.backward(E.add(E.mul(x, x), E.exp(x))));
+    expect((await x.grad!.data())[0]).toBeCloseTo(4 + Math.exp(2), 4);
+    x.dispose();
+  });
+});
+
 describe('errors', () => {
   it('names the op and both shapes on a shape mismatch', () => {
     expect(() => E.matmul(E.zeros([2, 3]), E.zeros([4, 5]))).toThrow(/matmul: inner dimensions differ: \[2, 3\] x \[4, 5\]/);

@@ -110,3 +110,7 @@ export function gather(x: Tensor, index: Tensor, axis = 0): Tensor {
   const y = gatherK(x, index, ax);
   return record(y, 'gather', [x], (g) => [scatterAddK(g, index, ax, x.shape)]);
 }
+
+/** numpy / PyTorch names for the same ops. */
+export const broadcastTo = expand;
+export const indexSelect = gather;
