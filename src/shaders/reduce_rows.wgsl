@@ -11,10 +11,13 @@ struct Params { rows: u32, r: u32 }
 
 var<workgroup> partial: array<f32, WG>;
 
+// Infinities built at run time (constant ones are WGSL compile errors), so max of [-inf] is -inf.
 fn identity() -> f32 {
+  var neg_inf = 0xff800000u;
+  var pos_inf = 0x7f800000u;
   switch OP {
-    case 1u: { return -3.402823466e38; }
-    case 2u: { return 3.402823466e38; }
+    case 1u: { return bitcast<f32>(neg_inf); }
+    case 2u: { return bitcast<f32>(pos_inf); }
     default: { return 0.0; }
   }
 }

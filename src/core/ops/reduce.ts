@@ -1,11 +1,11 @@
 // Differentiable reductions over any axes (keepdims or not), and the ones built from them: mean, logsumexp,
 // softmax, log_softmax and variance are compositions, so autograd derives their gradients.
-import { Tensor } from '../tensor.ts';
+import { Tensor, tidy } from '../tensor.ts';
 import { record, settle } from '../graph.ts';
-import { binaryK } from '../prims/elementwise.ts';
+import { binaryK, unaryK, whereK, fillK } from '../prims/elementwise.ts';
 import { reduceK, argReduceK, viewAs } from '../prims/reduce.ts';
 import { expandK } from '../prims/layout.ts';
-import { normAxes, reducedShape, sizeOf } from '../shape.ts';
+import { normAxes, normAxis, reducedShape, sizeOf } from '../shape.ts';
 import { add, sub, mul, exp, log, affine } from './elementwise.ts';
 
 export type Axes = number | readonly number[] | undefined;
@@ -61,7 +61,12 @@ export const argmin = (x: Tensor, axis = -1, keepdims = false): Tensor => argRed
 /** log(sum(exp(x))) computed stably around the (constant) maximum. */
 export function logsumexp(x: Tensor, axes?: Axes, keepdims = false): Tensor {
   const ax = normAxes('logsumexp', axes, x.rank);
-  const m = reduceK('max', x, ax, true); // a constant shift: no gradient flows through it
+  // A constant shift (no gradient flows through it); an infinite max is replaced by 0 so that inf - inf never
+  // makes NaN, and logsumexp([inf, 1]) is inf as in PyTorch.
+  const m = tidy(() => {
+    const rawMax = reduceK('max', x, ax, true);
+    return whereK(binaryK('lt', unaryK('abs', rawMax), fillK([], Infinity)), rawMax, fillK([], 0));
+  });
   const shifted = sub(x, m);
   const e = exp(shifted);
   const s = sum(e, ax, true);
@@ -78,12 +83,13 @@ function reshapeKeep(t: Tensor, shape: number[]): Tensor {
 }
 
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
-  const lse = logsumexp(x, axis, true);
+  // Checked here so that a bad axis is reported as logSoftmax's (or softmax's), not logsumexp's.
+  const lse = logsumexp(x, normAxis('logSoftmax', axis, x.rank), true);
   return settle(sub(x, lse), lse);
 }
 
 export function softmax(x: Tensor, axis = -1): Tensor {
-  const ls = logSoftmax(x, axis);
+  const ls = logSoftmax(x, normAxis('softmax', axis, x.rank));
   return settle(exp(ls), ls);
 }
 

@@ -21,8 +21,11 @@ export function matmulDims(a: readonly number[], b: readonly number[], transA: b
   const [m, ka] = transA ? [ac, ar] : [ar, ac];
   const [kb, n] = transB ? [bc, br] : [br, bc];
   if (ka !== kb) throw new Error(`${what}: inner dimensions differ: ${fmt(a)} x ${fmt(b)} (${ka} vs ${kb})`);
-  const batchShape = broadcastShapes(what, a.slice(0, -2), b.slice(0, -2));
-  if (batchShape.length > MAX_BATCH_RANK) throw new Error(`${what}: at most ${MAX_BATCH_RANK} batch dims, got ${fmt(batchShape)}`);
+  // Both errors name the full operand shapes, not just their batch parts.
+  const batchShape = broadcastShapes(`${what}: batch dims of ${fmt(a)} x ${fmt(b)}`, a.slice(0, -2), b.slice(0, -2));
+  if (batchShape.length > MAX_BATCH_RANK) {
+    throw new Error(`${what}: at most ${MAX_BATCH_RANK} batch dims, got ${fmt(batchShape)} from ${fmt(a)} x ${fmt(b)}`);
+  }
   return { m, n, k: ka, batchShape };
 }
 

@@ -1,0 +1,151 @@
+// Matmul: 2-D and batched, all four (transA, transB) combinations, broadcast batch dims, shapes off every tile edge
+// (the kernel computes 64x64 tiles of C through 16-deep K tiles), forward and backward against the float64 reference
+// and finite differences. The reference gradient re-evaluates the matmul once per input element (cost ~
+// 2 (mk + kn) mkn per case), so large shapes are checked forward only.
+import { describe, it, expect } from 'vitest';
+import * as E from '../src/node/index.ts';
+import { useEngine } from './support/engine.ts';
+import { checkOp, randArr } from './support/harness.ts';
+import * as R from './support/reference.ts';
+import { TOL } from './support/tolerances.ts';
+
+useEngine();
+
+const COMBOS: [boolean, boolean][] = [
+  [false, false],
+  [false, true],
+  [true, false],
+  [true, true],
+];
+
+const label = (ta: boolean, tb: boolean): string => `${ta ? 'A^T' : 'A'} ${tb ? 'B^T' : 'B'}`;
+
+/** A [...batchA, m, k] (stored [..., k, m] when transposed) and B [...batchB, k, n] (stored [..., n, k]). */
+function operands(batchA: number[], batchB: number[], [m, k, n]: number[], ta: boolean, tb: boolean, seed: number): [R.Arr, R.Arr] {
+  return [randArr([...batchA, ...(ta ? [k, m] : [m, k])], seed), randArr([...batchB, ...(tb ? [n, k] : [k, n])], seed + 1)];
+}
+
+async function checkMatmul(batchA: number[], batchB: number[], mkn: number[], ta: boolean, tb: boolean, grad: boolean, seed: number): Promise<void> {
+  const [a, b] = operands(batchA, batchB, mkn, ta, tb, seed);
+  await checkOp({
+    name: `matmul ${label(ta, tb)}`,
+    inputs: [a, b],
+    gpu: (x, y) => E.matmul(x, y, { transA: ta, transB: tb }),
+    ref: (x, y) => R.matmul(x, y, ta, tb),
+    forwardTol: TOL.accumulate,
+    grad: [grad, grad],
+  });
+}
+
+const fmtCase = (batchA: number[], batchB: number[], [m, k, n]: number[]): string =>
+  `[${[...batchA, 'm', 'k'].join(',')}] x [${[...batchB, 'k', 'n'].join(',')}] m,k,n=${m},${k},${n}`;
+
+describe('2-D matmul', () => {
+  // m x k x n: a single element, primes around the 16-deep K tile, and m, n crossing the 64-wide tile edges.
+  const BACKWARD: number[][] = [
+    [1, 1, 1],
+    [7, 33, 129],
+    [65, 17, 66],
+    [3, 16, 64],
+  ];
+  // Too large for the float64 reference gradient: forward only.
+  const FORWARD: number[][] = [
+    [1000, 3, 17],
+    [130, 257, 67],
+    [17, 1000, 5],
+  ];
+  COMBOS.forEach(([ta, tb], c) => {
+    for (const mkn of BACKWARD) {
+      it(`${label(ta, tb)} ${mkn.join('x')}`, async () => {
+        await checkMatmul([], [], mkn, ta, tb, true, 10 * c + 1);
+      });
+    }
+    it(`${label(ta, tb)} ${FORWARD.map((s) => s.join('x')).join(', ')} (forward)`, async () => {
+      for (const mkn of FORWARD) await checkMatmul([], [], mkn, ta, tb, false, 10 * c + 2);
+    });
+  });
+
+  it('A 1000x3 x B 3x17 backward (one combination, the reference gradient is slow)', async () => {
+    await checkMatmul([], [], [1000, 3, 17], false, false, true, 3);
+  });
+});
+
+describe('batched matmul with broadcasting', () => {
+  // [batchA, batchB, [m, k, n]]: same batch, broadcast on either side, unbatched against batched, 1s against n in
+  // several dims, four batch dims.
+  const BATCHED: [number[], number[], number[]][] = [
+    [[3], [3], [5, 7, 6]],
+    [[2, 1], [3], [5, 7, 6]],
+    [[], [4], [9, 13, 5]],
+    [[4], [], [9, 13, 5]],
+    [[1, 3], [2, 1], [4, 17, 3]],
+    [[2, 1, 3, 1], [1, 2, 1, 2], [3, 4, 5]],
+    [[2], [2], [1, 1, 1]],
+    [[1], [3], [65, 2, 3]],
+  ];
+  COMBOS.forEach(([ta, tb], c) => {
+    BATCHED.forEach(([batchA, batchB, mkn], i) => {
+      it(`${label(ta, tb)} ${fmtCase(batchA, batchB, mkn)}`, async () => {
+        await checkMatmul(batchA, batchB, mkn, ta, tb, true, 100 + 10 * i + c);
+      });
+    });
+  });
+
+  COMBOS.forEach(([ta, tb], c) => {
+    it(`${label(ta, tb)} large batched shapes (forward)`, async () => {
+      await checkMatmul([3, 2], [2], [70, 45, 129], ta, tb, false, 200 + c);
+      await checkMatmul([], [5], [1000, 3, 17], ta, tb, false, 210 + c);
+      await checkMatmul([2, 1, 2, 1], [3, 1, 2], [65, 33, 66], ta, tb, false, 220 + c);
+    });
+  });
+});
+
+describe('empty dimensions', () => {
+  it('k = 0 gives zeros, and empty gradients', async () => {
+    for (const [ta, tb] of COMBOS) {
+      const [a, b] = operands([], [], [3, 0, 4], ta, tb, 1);
+      await checkOp({
+        name: `matmul k=0 ${label(ta, tb)}`,
+        inputs: [a, b],
+        gpu: (x, y) => E.matmul(x, y, { transA: ta, transB: tb }),
+        ref: (x, y) => R.matmul(x, y, ta, tb),
+        grad: [false, false],
+      });
+    }
+    const [a, b] = operands([2], [], [3, 0, 4], false, false, 2);
+    const ta = E.tensor(Float32Array.from(a.data), a.shape);
+    const tb = E.tensor(Float32Array.from(b.data), b.shape);
+    ta.requiresGrad = tb.requiresGrad = true;
+    const c = E.matmul(ta, tb);
+    expect([...c.shape]).toEqual([2, 3, 4]);
+    expect([...(await c.data())]).toEqual(new Array(24).fill(0));
+    E.backward(E.sum(c));
+    expect([...ta.grad!.shape]).toEqual([2, 3, 0]);
+    expect([...tb.grad!.shape]).toEqual([0, 4]);
+  });
+
+  it('m = 0 or n = 0 gives an empty result', async () => {
+    expect([...E.matmul(E.zeros([0, 3]), E.zeros([3, 4])).shape]).toEqual([0, 4]);
+    expect([...E.matmul(E.zeros([2, 5, 3]), E.zeros([3, 0])).shape]).toEqual([2, 5, 0]);
+    expect((await E.matmul(E.zeros([0, 3]), E.zeros([3, 4])).data()).length).toBe(0);
+  });
+});
+
+describe('errors', () => {
+  it('shape errors name the op and both shapes', () => {
+    const z = E.zeros;
+    expect(() => E.matmul(z([2, 3]), z([4, 5]))).toThrow(/matmul: inner dimensions differ: \[2, 3\] x \[4, 5\] \(3 vs 4\)/);
+    expect(() => E.matmul(z([3, 2]), z([4, 5]), { transA: true })).toThrow(
+      /matmul \(A transposed\): inner dimensions differ: \[3, 2\] x \[4, 5\] \(3 vs 4\)/,
+    );
+    expect(() => E.matmul(z([2, 3]), z([5, 4]), { transB: true })).toThrow(
+      /matmul \(B transposed\): inner dimensions differ: \[2, 3\] x \[5, 4\] \(3 vs 4\)/,
+    );
+    expect(() => E.matmul(z([3, 2]), z([5, 4]), { transA: true, transB: true })).toThrow(
+      /matmul \(A transposed\) \(B transposed\): inner dimensions differ: \[3, 2\] x \[5, 4\] \(3 vs 4\)/,
+    );
+    expect(() => E.matmul(z([3]), z([3, 4]))).toThrow(/matmul: operands must have rank >= 2, got \[3\] and \[3, 4\]/);
+    expect(() => E.matmul(z([2, 3, 4]), z([3, 4, 5]))).toThrow(/matmul: .*\[2, 3, 4\].*\[3, 4, 5\].*cannot be broadcast/);
+    expect(() => E.matmul(z([1, 1, 1, 1, 2, 2, 3]), z([3, 2]))).toThrow(/matmul: .*at most 4 batch dims.*\[1, 1, 1, 1, 2, 2, 3\].*\[3, 2\]/);
+  });
+});
