@@ -10,7 +10,7 @@ import { classifierPool, splitClasses, type ClassSplit } from './classes.ts';
 import { loadDrawingSet, loadPretrainSet, type DrawingSet } from './data.ts';
 import { basePath, modelId, modelPath, type Split } from './layout.ts';
 import { DATA_SOURCES, readManifest, writeManifest, type Manifest, type ModelRecord } from './manifest.ts';
-import { BatchedMlp } from './models/mlp.ts';
+import { classifierArch } from './models/registry.ts';
 import { unstack, type StateDict } from './models/batched.ts';
 import { evaluateClassifiers, trainClassifiers } from './train.ts';
 import { getPreset, type ClassifierTreeSpec, type Preset } from './presets.ts';
@@ -86,8 +86,7 @@ async function buildBase(zoo: string, spec: ClassifierTreeSpec, split: ClassSpli
   const p = spec.pretrain;
   const data = await loadPretrainSet(p.source, split.pretrain, p.perClass);
   try {
-    const shape = { inputs: 784, hidden: spec.arch.hidden, classes: data.classes.length };
-    const model = BatchedMlp.create(shape, [p.seed]);
+    const model = classifierArch(spec.arch).create(spec.arch, data.classes.length, [p.seed]);
     const t0 = performance.now();
     await trainClassifiers(model, data.images, { items: [data.trainItems], labels: [data.trainLabels], seeds: [p.seed] }, {
       epochs: p.epochs,
@@ -153,7 +152,7 @@ async function buildClassifierTree(
   }
   const t0 = performance.now();
   let trained = 0;
-  const shape = { inputs: 784, hidden: spec.arch.hidden, classes: spec.pool / 2 };
+  const arch = classifierArch(spec.arch);
   for (const group of groups.values()) {
     for (let at = 0; at < group.length && budget.left > 0; at += preset.chunk) {
       const chunk = group.slice(at, at + Math.min(preset.chunk, budget.left));
@@ -167,7 +166,7 @@ async function buildClassifierTree(
       const labelsFor = (p: ModelPlan, per: number): Int32Array => Int32Array.from({ length: p.classes.length * per }, (_, i) => Math.floor(i / per));
       const train = { items: chunk.map((p) => items(drawings.train, p)), labels: chunk.map((p) => labelsFor(p, 80)), seeds: chunk.map((p) => p.seed) };
       const test = { items: chunk.map((p) => items(drawings.test, p)), labels: chunk.map((p) => labelsFor(p, 20)) };
-      const model = BatchedMlp.fromBase(base.state, shape, chunk.map((p) => p.seed));
+      const model = arch.fromBase(spec.arch, base.state, spec.pool / 2, chunk.map((p) => p.seed));
       const c0 = performance.now();
       const loss = await trainClassifiers(model, drawings.images, train, { epochs: chunk[0].epochs, lr: chunk[0].lr, batch: spec.batch, weightDecay: spec.weightDecay });
       const acc = await evaluateClassifiers(model, drawings.images, test);

@@ -1,6 +1,7 @@
 // Zoo presets: which trees, how big, how many models, how long each trains. `default` follows Model-J's structure
 // (about 1,000 fine-tunes per tree, each on a random half of a 100-class pool); `tiny` is sized for CI.
 import type { PretrainSource } from './data.ts';
+import type { ArchSpec } from './models/registry.ts';
 
 export interface PretrainSpec {
   source: PretrainSource;
@@ -15,7 +16,7 @@ export interface PretrainSpec {
 export interface ClassifierTreeSpec {
   name: string;
   kind: 'classifier';
-  arch: { kind: 'mlp'; hidden: number[] };
+  arch: ArchSpec;
   pretrain: PretrainSpec;
   models: number;
   /** Size of the class pool; each model is fine-tuned on a random half of it. */

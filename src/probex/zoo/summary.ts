@@ -1,6 +1,7 @@
 // What a zoo holds, from its manifest: per tree the base, the split counts (done / planned) and the fine-tunes'
 // held-out accuracy against chance.
 import { readManifest } from './manifest.ts';
+import { classifierArch } from './models/registry.ts';
 
 export interface TreeSummary {
   name: string;
@@ -33,7 +34,7 @@ export function summarizeZoo(zoo: string): ZooSummary {
     const acc = t.models.map((r) => r.accuracy);
     return {
       name,
-      architecture: `mlp 784-${t.spec.arch.hidden.join('-')}-${t.spec.pool / 2}`,
+      architecture: classifierArch(t.spec.arch).describe(t.spec.arch, t.spec.pool / 2),
       pretrain: `${t.spec.pretrain.source} (seed ${t.spec.pretrain.seed})`,
       baseAccuracy: t.base?.accuracy ?? null,
       counts,

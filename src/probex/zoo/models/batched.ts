@@ -9,6 +9,8 @@ export interface BatchedModel {
   readonly params: Map<string, Tensor>;
   /** Training-mode forward of a [M, B, ...] batch. */
   forward(x: Tensor): Tensor;
+  /** Free every parameter. */
+  dispose(): void;
 }
 
 /** A single model's parameters, as read from or written to one safetensors file. */
