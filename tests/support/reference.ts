@@ -222,3 +222,42 @@ export function reshape(a: Arr, shape: number[]): Arr {
 /** erf-free GELU, tanh form (the one the engine implements). */
 export const gelu = (x: number): number => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
 export const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
+
+// Losses and similarity (float64, numerically stable forms; the engine's contracts for bad input included).
+
+/** Mean cross-entropy of logits [n, c] against integer labels; a label outside [0, c) makes the loss NaN. */
+export function crossEntropy(logits: Arr, labels: readonly number[]): Arr {
+  const [n, c] = logits.shape;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const row = logits.data.subarray(i * c, (i + 1) * c);
+    const m = Math.max(...row);
+    let s = 0;
+    for (const v of row) s += Math.exp(v - m);
+    const label = labels[i];
+    total += Number.isInteger(label) && label >= 0 && label < c ? m + Math.log(s) - row[label] : NaN;
+  }
+  return arr([], [total / n]);
+}
+
+/** Mean binary cross-entropy with logits: max(x, 0) - x y + log(1 + exp(-|x|)). */
+export function bceWithLogits(x: Arr, y: Arr): Arr {
+  const l = zip(x, y, (u, t) => Math.max(u, 0) - u * t + Math.log1p(Math.exp(-Math.abs(u))));
+  return arr([], [sumOf([...l.data]) / l.data.length]);
+}
+
+export function mse(a: Arr, b: Arr): Arr {
+  const d = zip(a, b, (u, v) => (u - v) ** 2);
+  return arr([], [sumOf([...d.data]) / d.data.length]);
+}
+
+/** x / max(||x||, eps) along one axis, as torch.nn.functional.normalize. */
+export function l2Normalize(x: Arr, axis: number, eps = 1e-12): Arr {
+  const norm = reduce(x, axis, true, (v) => Math.max(Math.sqrt(sumOf(v.map((t) => t * t))), eps));
+  return zip(x, norm, (u, nrm) => u / nrm);
+}
+
+/** Cosine similarity of every row of a [n, d] with every row of b [m, d]. */
+export function cosineSimilarityMatrix(a: Arr, b: Arr): Arr {
+  return matmul(l2Normalize(a, 1), l2Normalize(b, 1), false, true);
+}

@@ -16,6 +16,12 @@ export const TOL = {
    * carries ~1e-7 |L| / h of rounding noise, hence the loose bound.
    */
   finiteDiff: { rtol: 5e-2, atol: 5e-3 } as Tol,
+  /**
+   * GPU normal() vs Box-Muller of the same Philox words in float64: the GPU's f32 log, sqrt, cos and sin and the f32
+   * angle 2 pi u (rounded by up to ~2.4e-7, times a radius up to ~5.8) each add an error of order 1e-6; a wrong word,
+   * pairing or formula errs by O(1).
+   */
+  boxMuller: { rtol: 1e-5, atol: 2e-5 } as Tol,
   /** Step for the f32 finite differences (relative to max(1, |x|)). */
   fdStep: 1e-2,
   /** Step for the float64 reference gradient (central differences in float64: error ~h^2 ~ 1e-12). */

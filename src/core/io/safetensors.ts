@@ -23,7 +23,8 @@ export function encodeSafetensors(
   tensors: Iterable<[string, { dtype: SafeDType; shape: readonly number[]; data: ArrayBufferView }]>,
   metadata: Record<string, string> = {},
 ): Uint8Array {
-  const header: Record<string, unknown> = {};
+  // No prototype: a tensor named "__proto__" must become a key, not replace the prototype (and vanish from the JSON).
+  const header: Record<string, unknown> = Object.create(null);
   if (Object.keys(metadata).length) {
     for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') throw new Error(`safetensors: metadata "${k}" must be a string`);
     header.__metadata__ = metadata;
@@ -31,7 +32,7 @@ export function encodeSafetensors(
   const parts: Uint8Array[] = [];
   let offset = 0;
   for (const [name, t] of tensors) {
-    if (name === '__metadata__' || name in header) throw new Error(`safetensors: duplicate or reserved tensor name "${name}"`);
+    if (name === '__metadata__' || Object.hasOwn(header, name)) throw new Error(`safetensors: duplicate or reserved tensor name "${name}"`);
     const n = t.shape.reduce((a, b) => a * b, 1);
     if (t.data.byteLength !== n * BYTES[t.dtype]) {
       throw new Error(`safetensors: "${name}" has ${t.data.byteLength} bytes, shape [${t.shape}] of ${t.dtype} needs ${n * BYTES[t.dtype]}`);
@@ -95,14 +96,16 @@ export function parseHeader(head: Uint8Array, dataLen: number, where = 'safetens
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') {
-      if (!entry || typeof entry !== 'object' || Object.values(entry).some((v) => typeof v !== 'string')) {
+      if (!entry || typeof entry !== 'object' || Array.isArray(entry) || Object.values(entry).some((v) => typeof v !== 'string')) {
         throw new Error(`${where}: __metadata__ must map strings to strings`);
       }
       metadata = entry as Record<string, string>;
       continue;
     }
+    if (!entry || typeof entry !== 'object' || Array.isArray(entry)) throw new Error(`${where}: "${name}" is not a {dtype, shape, data_offsets} entry`);
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof e.dtype !== 'string' || !(e.dtype in BYTES)) throw new Error(`${where}: "${name}" has unknown dtype ${String(e.dtype)}`);
+    // Own keys only: "toString" or "__proto__" are not dtypes.
+    if (typeof e.dtype !== 'string' || !Object.hasOwn(BYTES, e.dtype)) throw new Error(`${where}: "${name}" has unknown dtype ${String(e.dtype)}`);
     const dtype = e.dtype as SafeDType;
     if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) throw new Error(`${where}: "${name}" has an invalid shape`);
     const off = e.data_offsets;

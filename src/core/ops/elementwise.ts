@@ -118,7 +118,7 @@ function scalarLike(v: number): Tensor {
 function extremum(op: 'maximum' | 'minimum', a: Tensor, b: Tensor | number): Tensor {
   const bt = typeof b === 'number' ? scalarLike(b) : b;
   const y = binaryK(op, a, bt);
-  return record(y, op, [a, bt], (g) => {
+  const out = record(y, op, [a, bt], (g) => {
     const wins = binaryK(op === 'maximum' ? 'gt' : 'lt', a, bt);
     const ties = binaryK('eq', a, bt);
     const half = unaryK('affine', ties, 0.5, 0);
@@ -133,6 +133,9 @@ function extremum(op: 'maximum' | 'minimum', a: Tensor, b: Tensor | number): Ten
     gbFull.dispose();
     return [ga, gb];
   });
+  // A scalar made here is needed only by the backward rule: free it now when no graph was recorded.
+  if (!out.node && bt !== b) bt.dispose();
+  return out;
 }
 
 export const maximum = (a: Tensor, b: Tensor | number): Tensor => extremum('maximum', a, b);

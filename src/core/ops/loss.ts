@@ -3,7 +3,7 @@ import { Tensor } from '../tensor.ts';
 import { settle } from '../graph.ts';
 import { oneHotK } from '../prims/layout.ts';
 import { fmt } from '../shape.ts';
-import { abs, add, exp, log, mul, neg, relu, sub, sqrt, maximum, div } from './elementwise.ts';
+import { abs, add, affine, exp, log, mul, neg, sub, sqrt, maximum, div } from './elementwise.ts';
 import { mean, sum, logSoftmax } from './reduce.ts';
 import { matmul } from './matmul.ts';
 
@@ -23,33 +23,48 @@ export function crossEntropy(logits: Tensor, labels: Tensor): Tensor {
 
 /**
  * Mean binary cross-entropy with logits for multi-label targets in [0, 1], same shape as the logits.
- * Stable form: max(x, 0) - x y + log(1 + exp(-|x|)).
+ * Stable form: max(x, 0) - x y + log(1 + exp(-|x|)), with max(x, 0) written (x + |x|) / 2 so that the subgradients
+ * add up to the true gradient sigmoid(x) - y at x = 0 too (relu's step(0) = 0 would give -y there).
  */
 export function bceWithLogits(logits: Tensor, targets: Tensor): Tensor {
   if (logits.shape.length !== targets.shape.length || logits.shape.some((d, i) => d !== targets.shape[i])) {
     throw new Error(`bceWithLogits: logits ${fmt(logits.shape)} and targets ${fmt(targets.shape)} differ`);
   }
-  const pos = relu(logits);
+  const a = abs(logits);
+  const twicePos = add(logits, a);
+  const pos = affine(twicePos, 0.5, 0);
   const xy = mul(logits, targets);
-  const e = exp(neg(abs(logits)));
-  const softplus = log(add(e, 1));
-  const loss = add(sub(pos, xy), softplus);
-  return settle(mean(loss), pos, xy, e, softplus, loss);
+  const negA = neg(a);
+  const e = exp(negA);
+  const onePlusE = add(e, 1);
+  const softplus = log(onePlusE);
+  const diff = sub(pos, xy);
+  const loss = add(diff, softplus);
+  return settle(mean(loss), a, twicePos, pos, xy, negA, e, onePlusE, softplus, diff, loss);
 }
 
 export function mse(a: Tensor, b: Tensor): Tensor {
+  // Equal shapes only: [n, 1] against [n] would otherwise broadcast to [n, n] without a word.
+  if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
+    throw new Error(`mse: shapes ${fmt(a.shape)} and ${fmt(b.shape)} differ`);
+  }
   const d = sub(a, b);
   const d2 = mul(d, d);
   return settle(mean(d2), d, d2);
 }
 
-/** x / max(||x||, eps) along `axis`, as torch.nn.functional.normalize. */
+/**
+ * x / max(||x||, eps) along `axis`, as torch.nn.functional.normalize. The clamp is taken on the squared norm,
+ * sqrt(max(||x||^2, eps^2)): same value, but a zero vector gets the finite gradient g / eps instead of the NaN of
+ * sqrt's derivative at 0 (0 / 0).
+ */
 export function l2Normalize(x: Tensor, axis = -1, eps = 1e-12): Tensor {
   const sq = mul(x, x);
   const s = sum(sq, axis, true);
-  const norm = sqrt(s);
-  const safe = maximum(norm, eps);
-  return settle(div(x, safe), sq, s, norm, safe);
+  // eps^2 kept a normal f32 (>= 2^-126, i.e. eps >= ~1.1e-19): a GPU that flushes subnormals would make it 0.
+  const safe = maximum(s, Math.max(eps * eps, 2 ** -126));
+  const norm = sqrt(safe);
+  return settle(div(x, norm), sq, s, safe, norm);
 }
 
 /** Cosine similarity of every row of a [n, d] with every row of b [m, d]: [n, m]. */

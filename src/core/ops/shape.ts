@@ -10,6 +10,9 @@ import { fmt, normAxis, sizeOf, stridesOf, type Shape } from '../shape.ts';
 export function reshape(x: Tensor, shape: Shape): Tensor {
   const s = [...shape];
   const hole = s.indexOf(-1);
+  if (s.some((d, i) => !Number.isInteger(d) || (d < 0 && i !== hole))) {
+    throw new Error(`reshape: invalid shape ${fmt(shape)} (dims must be integers >= 0, with at most one -1)`);
+  }
   if (hole >= 0) {
     const rest = sizeOf(s.filter((_, i) => i !== hole));
     if (rest === 0 || x.size % rest !== 0) throw new Error(`reshape: cannot view ${fmt(x.shape)} as ${fmt(shape)}`);
@@ -50,7 +53,8 @@ export function transpose(x: Tensor, a = -2, b = -1): Tensor {
 
 /** x[begin[0]:end[0], begin[1]:end[1], ...]; missing trailing axes are taken whole, negative bounds count back. */
 export function slice(x: Tensor, begin: readonly number[], end?: readonly (number | undefined)[]): Tensor {
-  if (begin.length > x.rank) throw new Error(`slice: ${begin.length} bounds for ${fmt(x.shape)}`);
+  const given = Math.max(begin.length, end?.length ?? 0);
+  if (given > x.rank) throw new Error(`slice: ${given} bounds for ${fmt(x.shape)}`);
   const starts: number[] = [];
   const shape: number[] = [];
   x.shape.forEach((d, i) => {
