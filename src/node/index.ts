@@ -4,6 +4,7 @@ import { create, globals } from 'webgpu';
 import { initEngine, type Engine } from '../core/index.ts';
 
 export * from '../core/index.ts';
+export { loadTuning, readTuningFile, writeTuningFile } from './tuning.ts';
 
 let dawn: GPU | null = null;
 

@@ -1,3 +1,4 @@
+// Matmul variant "smem4x4" (the first kernel; src/core/prims/matmul.ts lists all variants and chooses between them).
 // Batched matmul C[b] = op(A[b]) op(B[b]), op = optional transpose, so backward passes never materialize a
 // transpose. Each workgroup computes a 64x64 tile of C through 16-deep K tiles staged in workgroup memory; each of its
 // 16x16 threads keeps a 4x4 block of C in registers. Edges are bounds-checked: no size has to divide the tile.

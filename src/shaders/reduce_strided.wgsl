@@ -1,9 +1,12 @@
-// Reduction over the middle axis of a [outer, r, inner] view, one thread per output. Neighbouring threads read
-// neighbouring `inner` elements, so loads coalesce when reducing over a non-last axis.
+// Sum/max/min over the middle axis of [outer, r, inner], a thread per (outer, chunk, inner) output walking the axis
+// in blocks (coalesced across inner; inner = 1 is a thread per row); chunks > 1 writes partials for further passes.
+// The walk combines blocks of BLOCK elements first, so a long walk's f32 rounding error grows with
+// BLOCK + length / BLOCK rather than with the length.
+const BLOCK: u32 = 256u;
 override WG: u32 = 256u;
 override OP: u32 = 0u; // 0 sum, 1 max, 2 min
 
-struct Params { outer: u32, r: u32, inner: u32 }
+struct Params { outer: u32, r: u32, inner: u32, chunk: u32, chunks: u32 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
@@ -31,14 +34,24 @@ fn combine(acc: f32, v: f32) -> f32 {
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
-  if (i >= params.outer * params.inner) { return; }
-  let o = i / params.inner;
-  let j = i % params.inner;
-  var base = o * params.r * params.inner + j;
+  let per_outer = params.chunks * params.inner;
+  if (i >= params.outer * per_outer) { return; }
+  let o = i / per_outer;
+  let rem = i - o * per_outer;
+  let c = rem / params.inner;
+  let j = rem - c * params.inner;
+  let start = c * params.chunk;
+  let stop = min(params.r, start + params.chunk);
+  var p = (o * params.r + start) * params.inner + j;
   var acc = identity();
-  for (var k = 0u; k < params.r; k++) {
-    acc = combine(acc, x[base]);
-    base += params.inner;
+  for (var b = start; b < stop; b += BLOCK) {
+    let e = min(stop, b + BLOCK);
+    var blk = identity();
+    for (var k = b; k < e; k++) {
+      blk = combine(blk, x[p]);
+      p += params.inner;
+    }
+    acc = combine(acc, blk);
   }
   y[i] = acc;
 }

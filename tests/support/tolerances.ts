@@ -9,6 +9,11 @@ export const TOL = {
   forward: { rtol: 1e-4, atol: 1e-5 } as Tol,
   /** Forward of long accumulations (matmul, large reductions): f32 sums of k terms drift by ~k * 2^-24. */
   accumulate: { rtol: 1e-4, atol: 1e-4 } as Tol,
+  /**
+   * Outputs that are small by nature, such as softmax over rows of up to ~1e6 elements (each ~1 / r): only a relative
+   * bound means anything there; the normalizer is a sum of up to ~1e6 terms, hence accumulate's rtol.
+   */
+  relative: { rtol: 1e-4, atol: 1e-12 } as Tol,
   /** GPU f32 backward vs the float64 reference gradient. */
   grad: { rtol: 1e-3, atol: 1e-4 } as Tol,
   /**

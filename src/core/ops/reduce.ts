@@ -1,12 +1,12 @@
-// Differentiable reductions over any axes (keepdims or not), and the ones built from them: mean, logsumexp,
-// softmax, log_softmax and variance are compositions, so autograd derives their gradients.
+// Differentiable reductions over any axes (keepdims or not). logsumexp, softmax and log_softmax run on fused kernels
+// with closed-form backward rules; mean and variance are compositions, so autograd derives their gradients.
 import { Tensor, tidy } from '../tensor.ts';
 import { record, settle } from '../graph.ts';
-import { binaryK, unaryK, whereK, fillK } from '../prims/elementwise.ts';
-import { reduceK, argReduceK, viewAs } from '../prims/reduce.ts';
+import { binaryK, unaryK } from '../prims/elementwise.ts';
+import { reduceK, argReduceK, softmaxK, viewAs } from '../prims/reduce.ts';
 import { expandK } from '../prims/layout.ts';
 import { normAxes, normAxis, reducedShape, sizeOf } from '../shape.ts';
-import { add, sub, mul, exp, log, affine } from './elementwise.ts';
+import { sub, mul, affine } from './elementwise.ts';
 
 export type Axes = number | readonly number[] | undefined;
 
@@ -58,39 +58,43 @@ export const min = (x: Tensor, axes?: Axes, keepdims = false): Tensor => extreme
 export const argmax = (x: Tensor, axis = -1, keepdims = false): Tensor => argReduceK('argmax', x, axis, keepdims);
 export const argmin = (x: Tensor, axis = -1, keepdims = false): Tensor => argReduceK('argmin', x, axis, keepdims);
 
-/** log(sum(exp(x))) computed stably around the (constant) maximum. */
+/**
+ * log(sum(exp(x))) in one pass of online (max, sum of exp) pairs: logsumexp([inf, 1]) is inf and of [-inf, -inf] is
+ * -inf, as in PyTorch. Gradient: g exp(x - logsumexp(x)).
+ */
 export function logsumexp(x: Tensor, axes?: Axes, keepdims = false): Tensor {
   const ax = normAxes('logsumexp', axes, x.rank);
-  // A constant shift (no gradient flows through it); an infinite max is replaced by 0 so that inf - inf never
-  // makes NaN, and logsumexp([inf, 1]) is inf as in PyTorch.
-  const m = tidy(() => {
-    const rawMax = reduceK('max', x, ax, true);
-    return whereK(binaryK('lt', unaryK('abs', rawMax), fillK([], Infinity)), rawMax, fillK([], 0));
-  });
-  const shifted = sub(x, m);
-  const e = exp(shifted);
-  const s = sum(e, ax, true);
-  const l = log(s);
-  const outKeep = add(l, m);
-  const out = keepdims ? outKeep : reshapeKeep(outKeep, reducedShape(x.shape, ax, false));
-  return settle(out, m, shifted, e, s, l, outKeep === out ? null : outKeep);
+  const y = reduceK('logsumexp', x, ax, keepdims);
+  return record(y, 'logsumexp', [x], (g) =>
+    tidy(() => {
+      const p = unaryK('exp', binaryK('sub', x, spread(y, x, ax)));
+      return [binaryK('mul', spread(g, x, ax), p)];
+    }),
+  );
 }
 
-/** A reshape that keeps autograd (the dims removed are 1s). */
-function reshapeKeep(t: Tensor, shape: number[]): Tensor {
-  const v = viewAs(t, shape);
-  return record(v, 'reshape', [t], (g) => [viewAs(g, t.shape)]);
-}
-
+/** log_softmax along one axis, fused: (x - max) - log(sum(exp(x - max))). Gradient: g - softmax(x) sum(g). */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
-  // Checked here so that a bad axis is reported as logSoftmax's (or softmax's), not logsumexp's.
-  const lse = logsumexp(x, normAxis('logSoftmax', axis, x.rank), true);
-  return settle(sub(x, lse), lse);
+  const a = normAxis('logSoftmax', axis, x.rank);
+  const y = softmaxK(x, a, true);
+  return record(y, 'logSoftmax', [x], (g) =>
+    tidy(() => {
+      const gs = reduceK('sum', g, a, true);
+      return [binaryK('sub', g, binaryK('mul', unaryK('exp', y), gs))];
+    }),
+  );
 }
 
+/** softmax along one axis, fused: exp(x - max) / sum(exp(x - max)). Gradient: y (g - sum(g y)). */
 export function softmax(x: Tensor, axis = -1): Tensor {
-  const ls = logSoftmax(x, normAxis('softmax', axis, x.rank));
-  return settle(exp(ls), ls);
+  const a = normAxis('softmax', axis, x.rank);
+  const y = softmaxK(x, a, false);
+  return record(y, 'softmax', [x], (g) =>
+    tidy(() => {
+      const gy = reduceK('sum', binaryK('mul', g, y), a, true);
+      return [binaryK('mul', y, binaryK('sub', g, gy))];
+    }),
+  );
 }
 
 /** Variance over axes; correction = 1 gives the unbiased estimate. */

@@ -1,0 +1,71 @@
+// Benchmark driver: `npm run bench -- <suite> [--json] [--all] [--no-peer] [--trials N] [--variants a,b]
+// [--shapes a,b] [--out DIR] [--tuning FILE]`. Suites come from the registry below (add one by adding a module that
+// exports `suite: BenchSuite`, see bench/common.ts). The first line names the adapter; --json prints one JSON document
+// on stdout and writes the records (JSON) and a GFLOP/s plot (SVG) to bench/results/.
+import { initNode } from '../src/node/index.ts';
+import { adapterLine, formatTable, parseArgs, setupTfPeer, writeResults, type BenchContext, type BenchSuite, type TfPeer } from './common.ts';
+
+const SUITES: Record<string, () => Promise<{ suite: BenchSuite }>> = {
+  matmul: () => import('./matmul.ts'),
+  reduce: () => import('./reduce.ts'),
+  tune: () => import('./tune.ts'),
+};
+
+const USAGE = `usage: npm run bench -- <${Object.keys(SUITES).join('|')}> [--json] [--all] [--no-peer] [--trials N] [--variants a,b] [--shapes a,b] [--out DIR] [--tuning FILE]`;
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const say = (line: string): void => {
+    if (args.json) process.stderr.write(`${line}\n`);
+    else console.log(line);
+  };
+  if (args.help || !args.suite) {
+    const suites = await Promise.all(Object.entries(SUITES).map(async ([name, load]) => ({ name, about: (await load()).suite.about })));
+    if (args.json) console.log(JSON.stringify({ usage: USAGE, suites }));
+    else console.log([USAGE, ...suites.map((s) => `  ${s.name.padEnd(8)} ${s.about}`)].join('\n'));
+    return args.suite || args.help ? 0 : 1;
+  }
+  const load = SUITES[args.suite];
+  if (!load) throw new Error(`unknown suite "${args.suite}"\n${USAGE}`);
+  const { suite } = await load();
+  const engine = await initNode();
+  try {
+    const { info } = engine;
+    say(adapterLine(info));
+    let peer: Promise<TfPeer | null> | null = null;
+    const ctx: BenchContext = {
+      engine,
+      info,
+      args,
+      log: say,
+      peer: () =>
+        (peer ??= args.peer
+          ? setupTfPeer(engine).catch((e: unknown) => {
+              say(`peer: TF.js could not start (${e instanceof Error ? e.message : String(e)}); running without it`);
+              return null;
+            })
+          : Promise.resolve(null)),
+    };
+    const records = await suite.run(ctx);
+    const peerNote = (await ctx.peer())?.note ?? null;
+    const files = args.json && records.length ? writeResults(args.out, suite.name, info, records, { peer: peerNote }) : null;
+    if (args.json) {
+      console.log(JSON.stringify({ suite: suite.name, adapter: info.description, software: info.isSoftware, peer: peerNote, files, records }));
+    } else if (records.length) {
+      console.log(`\n${adapterLine(info)}`);
+      if (peerNote) console.log(`peer: ${peerNote}`);
+      console.log(formatTable(records));
+    }
+    return records.some((r) => r.check === 'FAIL') ? 2 : 0;
+  } finally {
+    engine.destroy();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(e instanceof Error ? e.message : String(e));
+    process.exit(1);
+  },
+);
