@@ -4,12 +4,13 @@ import { parseArgs } from 'node:util';
 import { initNode } from '../node/index.ts';
 import { buildZoo } from '../probex/zoo/build.ts';
 import { summarizeZoo, formatSummary } from '../probex/zoo/summary.ts';
+import { measureSignal } from '../probex/zoo/signal.ts';
 import { readSafetensorsFile } from '../node/safetensors-file.ts';
 import { bytesPerElement } from '../core/io/safetensors.ts';
 
 const USAGE = `usage:
   probex zoo build [--preset tiny|medium|default] [--out DIR] [--trees a,b] [--max-models N] [--json]
-  probex zoo summary DIR [--json]
+  probex zoo summary DIR [--signal] [--json]
   probex inspect FILE.safetensors [--json]`;
 
 async function zooBuild(args: string[]): Promise<void> {
@@ -42,9 +43,19 @@ async function zooBuild(args: string[]): Promise<void> {
   engine.destroy();
 }
 
-function zooSummary(args: string[]): void {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
+async function zooSummary(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { json: { type: 'boolean', default: false }, signal: { type: 'boolean', default: false } },
+  });
   if (positionals.length !== 1) throw new Error('zoo summary takes one folder');
+  summarizeZoo(positionals[0]); // fails early, with the reason, on a folder that is not a zoo
+  if (values.signal) {
+    const engine = await initNode();
+    await measureSignal(positionals[0], values.json ? () => {} : (s) => console.log(s));
+    engine.destroy();
+  }
   const summary = summarizeZoo(positionals[0]);
   console.log(values.json ? JSON.stringify(summary) : formatSummary(summary));
 }

@@ -4,48 +4,74 @@
 import { existsSync } from 'node:fs';
 import { encodeSafetensors } from '../../core/index.ts';
 import { writeFileAtomic } from '../../node/files.ts';
+import { readSafetensorsFile } from '../../node/safetensors-file.ts';
 import { listQuickdrawClasses } from '../../datasets/quickdraw.ts';
 import { mixSeed, permutation, seededRandom } from '../../datasets/split.ts';
 import { classifierPool, splitClasses, type ClassSplit } from './classes.ts';
 import { loadDrawingSet, loadPretrainSet, type DrawingSet } from './data.ts';
 import { basePath, modelId, modelPath, type Split } from './layout.ts';
-import { DATA_SOURCES, readManifest, writeManifest, type Manifest, type ModelRecord } from './manifest.ts';
+import { DATA_SOURCES, readManifest, writeManifest, type Manifest, type ModelRecord, type TreeRecord } from './manifest.ts';
 import { classifierArch } from './models/registry.ts';
-import { unstack, type StateDict } from './models/batched.ts';
-import { evaluateClassifiers, trainClassifiers } from './train.ts';
-import { getPreset, type ClassifierTreeSpec, type Preset } from './presets.ts';
-import { readSafetensorsFile } from '../../node/safetensors-file.ts';
+import { BatchedAutoencoder, BatchedLora } from './models/autoencoder.ts';
+import { unstack, type BatchedModel, type StateDict } from './models/batched.ts';
+import { evaluateClassifiers, evaluateReconstruction, reconstructionLoss, trainClassifiers, trainModels } from './train.ts';
+import { loadUseLite, USE_LITE_NAME } from '../text/use-lite.ts';
+import { textEmbeddingsPath, writeClassEmbeddings } from '../text/class-embeddings.ts';
+import { getPreset, type ClassifierTreeSpec, type LoraTreeSpec, type Preset, type TreeSpec } from './presets.ts';
 
 export interface ModelPlan {
   index: number;
   id: string;
   split: Split;
   seed: number;
-  /** Indices into the tree's pool, in the model's label order. */
-  classes: number[];
+  /** The model's classes, in its label order (one class for a LoRA). */
+  classes: string[];
   lr: number;
   epochs: number;
 }
 
-/** The deterministic plan of a classifier tree: per-model seed, class half, hyperparameters and split (70/10/20). */
-export function planClassifierTree(spec: ClassifierTreeSpec, treeSeed: number): ModelPlan[] {
-  const order = permutation(spec.models, seededRandom(mixSeed(treeSeed, 0x5eed)));
-  const splitOf = new Array<Split>(spec.models);
-  order.forEach((m, rank) => (splitOf[m] = rank < Math.round(0.7 * spec.models) ? 'train' : rank < Math.round(0.8 * spec.models) ? 'val' : 'test'));
-  return Array.from({ length: spec.models }, (_, i) => {
-    const seed = mixSeed(treeSeed, i + 1);
-    const rand = seededRandom(seed);
-    const classes = permutation(spec.pool, rand).slice(0, spec.pool / 2);
-    return {
-      index: i,
-      id: modelId(i),
-      split: splitOf[i],
-      seed,
-      classes,
-      lr: spec.lr[Math.floor(rand() * spec.lr.length)],
-      epochs: spec.epochs[Math.floor(rand() * spec.epochs.length)],
-    };
+const treeSeed = (preset: Preset, spec: TreeSpec): number => mixSeed(0x200, preset.trees.indexOf(spec) + 1);
+
+/** Splits by a seeded permutation of model indices: the first 70% train, the next 10% val, the rest test. */
+function assignSplits(count: number, seed: number, names: [Split, Split, Split] = ['train', 'val', 'test'], cuts = [0.7, 0.8]): Split[] {
+  const out = new Array<Split>(count);
+  permutation(count, seededRandom(seed)).forEach((m, rank) => {
+    out[m] = rank < Math.round(cuts[0] * count) ? names[0] : rank < Math.round(cuts[1] * count) ? names[1] : names[2];
   });
+  return out;
+}
+
+function pick<T>(choices: readonly T[], rand: () => number): T {
+  return choices[Math.floor(rand() * choices.length)];
+}
+
+/** The deterministic plan of a tree: per-model seed, classes, hyperparameters and split. */
+export function planTree(spec: TreeSpec, pool: readonly string[], seed: number): ModelPlan[] {
+  if (spec.kind === 'classifier') {
+    const splits = assignSplits(spec.models, mixSeed(seed, 0x5eed));
+    return Array.from({ length: spec.models }, (_, i) => {
+      const s = mixSeed(seed, i + 1);
+      const rand = seededRandom(s);
+      const classes = permutation(pool.length, rand).slice(0, pool.length / 2).map((c) => pool[c]);
+      return { index: i, id: modelId(i), split: splits[i], seed: s, classes, lr: pick(spec.lr, rand), epochs: pick(spec.epochs, rand) };
+    });
+  }
+  // LoRA tree: pool = seen classes then held-out classes; perClass LoRAs each.
+  const seenModels = spec.seenClasses * spec.perClass;
+  const heldModels = spec.heldoutClasses * spec.perClass;
+  const seenSplits = assignSplits(seenModels, mixSeed(seed, 0x5eed));
+  const heldSplits = assignSplits(heldModels, mixSeed(seed, 0x4e1d), ['val_holdout', 'test_holdout', 'test_holdout'], [1 / 3, 1]);
+  return Array.from({ length: seenModels + heldModels }, (_, i) => {
+    const s = mixSeed(seed, i + 1);
+    const rand = seededRandom(s);
+    const split = i < seenModels ? seenSplits[i] : heldSplits[i - seenModels];
+    return { index: i, id: modelId(i), split, seed: s, classes: [pool[Math.floor(i / spec.perClass)]], lr: pick(spec.lr, rand), epochs: pick(spec.epochs, rand) };
+  });
+}
+
+function treePool(spec: TreeSpec, split: ClassSplit): string[] {
+  if (spec.kind === 'classifier') return classifierPool(split, spec.pool);
+  return [...split.seen.slice(0, spec.seenClasses), ...split.heldout.slice(0, spec.heldoutClasses)];
 }
 
 export interface BuildOptions {
@@ -67,37 +93,48 @@ function toSafetensors(state: StateDict, metadata: Record<string, string>): Uint
   return encodeSafetensors([...state].map(([name, v]) => [name, { dtype: 'F32' as const, shape: v.shape, data: v.data }]), metadata);
 }
 
-async function loadBase(path: string): Promise<StateDict> {
+function loadState(path: string): { state: StateDict; metadata: Record<string, string> } {
   const file = readSafetensorsFile(path);
-  const state: StateDict = new Map();
-  for (const name of file.names()) state.set(name, { shape: file.info(name).shape, data: file.readF32(name) });
-  file.close();
-  return state;
+  try {
+    const state: StateDict = new Map();
+    for (const name of file.names()) state.set(name, { shape: file.info(name).shape, data: file.readF32(name) });
+    return { state, metadata: file.metadata };
+  } finally {
+    file.close();
+  }
 }
 
-async function buildBase(zoo: string, spec: ClassifierTreeSpec, split: ClassSplit, log: (s: string) => void): Promise<{ state: StateDict; accuracy: number; classes: number }> {
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** Pretrain (or load) a tree's base: a classifier over the pretraining classes, or an autoencoder. */
+async function buildBase(zoo: string, spec: TreeSpec, split: ClassSplit, log: (s: string) => void): Promise<{ state: StateDict; record: NonNullable<TreeRecord['base']> }> {
   const path = basePath(zoo, spec.name);
+  const rel = path.slice(zoo.length + 1);
   if (existsSync(path)) {
-    const file = readSafetensorsFile(path);
-    const meta = file.metadata;
-    file.close();
-    return { state: await loadBase(path), accuracy: Number(meta.accuracy), classes: Number(meta.num_classes) };
+    const { state, metadata } = loadState(path);
+    const record = { path: rel, classes: Number(metadata.num_classes), accuracy: metadata.accuracy ? Number(metadata.accuracy) : undefined, loss: metadata.loss ? Number(metadata.loss) : undefined };
+    return { state, record };
   }
   const p = spec.pretrain;
   const data = await loadPretrainSet(p.source, split.pretrain, p.perClass);
   try {
-    const model = classifierArch(spec.arch).create(spec.arch, data.classes.length, [p.seed]);
     const t0 = performance.now();
-    await trainClassifiers(model, data.images, { items: [data.trainItems], labels: [data.trainLabels], seeds: [p.seed] }, {
-      epochs: p.epochs,
-      lr: p.lr,
-      batch: p.batch,
-      onEpoch: (e, l) => log(`  base ${spec.name}: epoch ${e + 1}/${p.epochs} loss ${l.toFixed(4)}`),
-    });
-    const [accuracy] = await evaluateClassifiers(model, data.images, { items: [data.testItems], labels: [data.testLabels] });
+    const job = { items: [data.trainItems], labels: [data.trainLabels], seeds: [p.seed] };
+    const opts = { epochs: p.epochs, lr: p.lr, batch: p.batch, onEpoch: (e: number, l: number) => log(`  base ${spec.name}: epoch ${e + 1}/${p.epochs} loss ${l.toFixed(4)}`) };
+    let model: BatchedModel;
+    const metric: Record<string, string> = {};
+    if (spec.kind === 'classifier') {
+      model = classifierArch(spec.arch).create(spec.arch, data.classes.length, [p.seed]);
+      await trainClassifiers(model, data.images, job, opts);
+      [metric.accuracy] = (await evaluateClassifiers(model, data.images, { items: [data.testItems], labels: [data.testLabels] })).map(String);
+    } else {
+      model = new BatchedAutoencoder({ inputs: 784, hidden: spec.arch.hidden }, [p.seed]);
+      await trainModels(model, data.images, job, opts, reconstructionLoss);
+      [metric.loss] = (await evaluateReconstruction(model, data.images, [data.testItems])).map(String);
+    }
     const [state] = await unstack(model);
     model.dispose();
-    const meta = {
+    const metadata = {
       tree: spec.name,
       role: 'base',
       architecture: JSON.stringify(spec.arch),
@@ -107,119 +144,143 @@ async function buildBase(zoo: string, spec: ClassifierTreeSpec, split: ClassSpli
       seed: String(p.seed),
       epochs: String(p.epochs),
       learning_rate: String(p.lr),
-      accuracy: String(accuracy),
+      ...metric,
     };
-    writeFileAtomic(path, toSafetensors(state, meta));
-    log(`  base ${spec.name}: pretrained on ${p.source} (${data.classes.length} classes), held-out accuracy ${(100 * accuracy).toFixed(1)}% in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    return { state, accuracy, classes: data.classes.length };
+    writeFileAtomic(path, toSafetensors(state, metadata));
+    const shown = metric.accuracy ? `held-out accuracy ${(100 * Number(metric.accuracy)).toFixed(1)}%` : `held-out MSE ${Number(metric.loss).toFixed(4)}`;
+    log(`  base ${spec.name}: pretrained on ${p.source} (${data.classes.length} classes), ${shown} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    return { state, record: { path: rel, classes: data.classes.length, accuracy: metric.accuracy ? Number(metric.accuracy) : undefined, loss: metric.loss ? Number(metric.loss) : undefined } };
   } finally {
     data.dispose();
   }
 }
 
-async function buildClassifierTree(
-  zoo: string,
-  spec: ClassifierTreeSpec,
-  treeIndex: number,
-  preset: Preset,
-  manifest: Manifest,
-  drawings: DrawingSet,
-  budget: { left: number },
-  log: (s: string) => void,
-): Promise<BuildReport['trees'][number]> {
-  const split = manifest.classSplit;
+/** Rows of `drawings` for each model's classes (train or test part), with labels in the model's class order. */
+function itemsOf(plans: ModelPlan[], drawings: DrawingSet, part: 'train' | 'test'): { items: Int32Array[]; labels: Int32Array[] } {
+  const items = plans.map((p) => {
+    const parts = p.classes.map((name) => drawings[part](drawings.classes.indexOf(name)));
+    const out = new Int32Array(parts.reduce((n, x) => n + x.length, 0));
+    parts.reduce((at, x) => (out.set(x, at), at + x.length), 0);
+    return out;
+  });
+  const labels = plans.map((p, m) => Int32Array.from(items[m], (_, i) => Math.floor((i * p.classes.length) / items[m].length)));
+  return { items, labels };
+}
+
+interface ChunkResult {
+  states: StateDict[];
+  /** Per-model fields for the record and metadata. */
+  metrics: Partial<ModelRecord>[];
+  trainLoss: number;
+}
+
+async function trainChunk(spec: TreeSpec, base: StateDict, chunk: ModelPlan[], drawings: DrawingSet): Promise<ChunkResult> {
+  const train = itemsOf(chunk, drawings, 'train');
+  const test = itemsOf(chunk, drawings, 'test');
+  const seeds = chunk.map((p) => p.seed);
+  const opts = { epochs: chunk[0].epochs, lr: chunk[0].lr, batch: spec.batch, weightDecay: spec.kind === 'classifier' ? spec.weightDecay : 0 };
+  if (spec.kind === 'classifier') {
+    const model = classifierArch(spec.arch).fromBase(spec.arch, base, spec.pool / 2, seeds);
+    try {
+      const trainLoss = await trainClassifiers(model, drawings.images, { ...train, seeds }, opts);
+      const acc = await evaluateClassifiers(model, drawings.images, test);
+      return { states: await unstack(model), metrics: acc.map((accuracy) => ({ accuracy })), trainLoss };
+    } finally {
+      model.dispose();
+    }
+  }
+  const model = new BatchedLora({ inputs: 784, hidden: spec.arch.hidden }, base, spec.rank, spec.alpha, seeds);
+  try {
+    // Up-projections start at zero, so before training every adapter is exactly the base.
+    const baseLoss = await evaluateReconstruction(model, drawings.images, test.items);
+    const trainLoss = await trainModels(model, drawings.images, { ...train, seeds }, opts, reconstructionLoss);
+    const loss = await evaluateReconstruction(model, drawings.images, test.items);
+    return { states: await unstack(model), metrics: loss.map((l, k) => ({ loss: l, baseLoss: baseLoss[k] })), trainLoss };
+  } finally {
+    model.dispose();
+  }
+}
+
+async function buildTree(zoo: string, spec: TreeSpec, preset: Preset, manifest: Manifest, drawings: DrawingSet, budget: { left: number }, log: (s: string) => void): Promise<BuildReport['trees'][number]> {
   const record = manifest.trees[spec.name];
-  const base = await buildBase(zoo, spec, split, log);
-  record.base = { path: basePath(zoo, spec.name).slice(zoo.length + 1), accuracy: base.accuracy, classes: base.classes };
+  const base = await buildBase(zoo, spec, manifest.classSplit, log);
+  record.base = base.record;
   writeManifest(zoo, manifest);
 
-  const poolRows = record.pool.map((name) => drawings.classes.indexOf(name));
-  const plans = planClassifierTree(spec, mixSeed(0x200, treeIndex + 1));
-  const done = new Set(record.models.map((m) => m.id));
-  const todo = plans.filter((p) => !done.has(p.id) && !existsSync(modelPath(zoo, spec.name, p.split, p.id)));
-  // Models on disk but not in the manifest (a run stopped between the two writes) are recorded from their metadata.
+  const plans = planTree(spec, record.pool, treeSeed(preset, spec));
+  const recorded = new Set(record.models.map((m) => m.id));
+  const onDisk = (p: ModelPlan): boolean => existsSync(modelPath(zoo, spec.name, p.split, p.id));
+  // A model written but not yet in the manifest (stopped between the two writes) is recorded from its metadata.
   for (const p of plans) {
-    if (done.has(p.id) || todo.includes(p)) continue;
-    const f = readSafetensorsFile(modelPath(zoo, spec.name, p.split, p.id));
-    record.models.push(JSON.parse(f.metadata.record) as ModelRecord);
-    f.close();
+    if (!recorded.has(p.id) && onDisk(p)) record.models.push(JSON.parse(loadState(modelPath(zoo, spec.name, p.split, p.id)).metadata.record) as ModelRecord);
   }
+  const todo = plans.filter((p) => !onDisk(p));
   const groups = new Map<string, ModelPlan[]>();
   for (const p of todo) {
     const key = `${p.epochs}|${p.lr}`;
-    if (!groups.has(key)) groups.set(key, []);
-    groups.get(key)!.push(p);
+    groups.set(key, [...(groups.get(key) ?? []), p]);
   }
   const t0 = performance.now();
   let trained = 0;
-  const arch = classifierArch(spec.arch);
   for (const group of groups.values()) {
     for (let at = 0; at < group.length && budget.left > 0; at += preset.chunk) {
       const chunk = group.slice(at, at + Math.min(preset.chunk, budget.left));
-      const items = (rows: (c: number) => Int32Array, p: ModelPlan): Int32Array => {
-        const parts = p.classes.map((c) => rows(poolRows[c]));
-        const out = new Int32Array(parts.reduce((n, x) => n + x.length, 0));
-        let o = 0;
-        for (const x of parts) out.set(x, (o += x.length) - x.length);
-        return out;
-      };
-      const labelsFor = (p: ModelPlan, per: number): Int32Array => Int32Array.from({ length: p.classes.length * per }, (_, i) => Math.floor(i / per));
-      const train = { items: chunk.map((p) => items(drawings.train, p)), labels: chunk.map((p) => labelsFor(p, 80)), seeds: chunk.map((p) => p.seed) };
-      const test = { items: chunk.map((p) => items(drawings.test, p)), labels: chunk.map((p) => labelsFor(p, 20)) };
-      const model = arch.fromBase(spec.arch, base.state, spec.pool / 2, chunk.map((p) => p.seed));
       const c0 = performance.now();
-      const loss = await trainClassifiers(model, drawings.images, train, { epochs: chunk[0].epochs, lr: chunk[0].lr, batch: spec.batch, weightDecay: spec.weightDecay });
-      const acc = await evaluateClassifiers(model, drawings.images, test);
-      const states = await unstack(model);
-      model.dispose();
+      const { states, metrics, trainLoss } = await trainChunk(spec, base.state, chunk, drawings);
       chunk.forEach((p, k) => {
-        const rec: ModelRecord = {
-          id: p.id,
-          split: p.split,
-          classes: p.classes.map((c) => record.pool[c]),
-          seed: p.seed,
-          lr: p.lr,
-          epochs: p.epochs,
-          accuracy: acc[k],
-          trainLoss: loss,
-        };
-        const meta = {
+        const rec: ModelRecord = { id: p.id, split: p.split, classes: p.classes, seed: p.seed, lr: p.lr, epochs: p.epochs, ...metrics[k], trainLoss };
+        const metadata: Record<string, string> = {
           tree: spec.name,
-          base: record.base!.path,
+          base: base.record.path,
           architecture: JSON.stringify(spec.arch),
-          classes: JSON.stringify(rec.classes),
+          classes: JSON.stringify(p.classes),
           seed: String(p.seed),
           learning_rate: String(p.lr),
           epochs: String(p.epochs),
           batch_size: String(spec.batch),
-          weight_decay: String(spec.weightDecay),
-          accuracy: String(acc[k]),
           split: p.split,
           record: JSON.stringify(rec),
         };
-        writeFileAtomic(modelPath(zoo, spec.name, p.split, p.id), toSafetensors(states[k], meta));
+        if (spec.kind === 'lora') Object.assign(metadata, { rank: String(spec.rank), alpha: String(spec.alpha) });
+        for (const [key, v] of Object.entries(metrics[k])) metadata[key] = String(v);
+        writeFileAtomic(modelPath(zoo, spec.name, p.split, p.id), toSafetensors(states[k], metadata));
         record.models.push(rec);
       });
       trained += chunk.length;
       budget.left -= chunk.length;
       record.trainSeconds += (performance.now() - c0) / 1000;
       writeManifest(zoo, manifest);
-      const meanAcc = acc.reduce((a, b) => a + b, 0) / acc.length;
-      log(`  ${spec.name}: ${record.models.length}/${spec.models} models (batch of ${chunk.length}, ${chunk[0].epochs} epochs, lr ${chunk[0].lr}: mean held-out accuracy ${(100 * meanAcc).toFixed(1)}%, ${((performance.now() - c0) / 1000).toFixed(1)} s)`);
+      const shown =
+        spec.kind === 'classifier'
+          ? `mean held-out accuracy ${(100 * mean(metrics.map((m) => m.accuracy!))).toFixed(1)}%`
+          : `mean held-out MSE ${mean(metrics.map((m) => m.loss!)).toFixed(4)} (base ${mean(metrics.map((m) => m.baseLoss!)).toFixed(4)})`;
+      log(`  ${spec.name}: ${record.models.length}/${plans.length} models (batch of ${chunk.length}, ${chunk[0].epochs} epochs, lr ${chunk[0].lr}: ${shown}, ${((performance.now() - c0) / 1000).toFixed(1)} s)`);
     }
   }
   const seconds = (performance.now() - t0) / 1000;
   return { name: spec.name, trained, skipped: plans.length - todo.length, seconds, modelsPerSecond: trained / Math.max(seconds, 1e-9) };
 }
 
+/** The embeddings of "a drawing of a {class}" for all 345 classes, for zero-shot heads (written once). */
+async function ensureTextEmbeddings(zoo: string, log: (s: string) => void): Promise<void> {
+  const path = textEmbeddingsPath(zoo, USE_LITE_NAME);
+  if (existsSync(path)) return;
+  const t0 = performance.now();
+  const encoder = await loadUseLite();
+  try {
+    await writeClassEmbeddings(path, encoder, await listQuickdrawClasses());
+  } finally {
+    encoder.dispose();
+  }
+  log(`text embeddings (${encoder.name}, ${encoder.dim}-d) of all class prompts in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
+
 export async function buildZoo(opts: BuildOptions): Promise<BuildReport> {
   const log = opts.log ?? (() => {});
   const preset = getPreset(opts.preset);
+  const unknown = (opts.trees ?? []).filter((n) => !preset.trees.some((t) => t.name === n));
+  if (unknown.length) throw new Error(`zoo: preset ${preset.name} has no tree ${unknown.join(', ')} (has ${preset.trees.map((t) => t.name).join(', ')})`);
   const trees = opts.trees ? preset.trees.filter((t) => opts.trees!.includes(t.name)) : preset.trees;
-  if (opts.trees) {
-    const unknown = opts.trees.filter((n) => !preset.trees.some((t) => t.name === n));
-    if (unknown.length) throw new Error(`zoo: preset ${preset.name} has no tree ${unknown.join(', ')} (has ${preset.trees.map((t) => t.name).join(', ')})`);
-  }
   const split = splitClasses(await listQuickdrawClasses());
   let manifest = readManifest(opts.out);
   if (manifest && manifest.preset !== preset.name) {
@@ -231,14 +292,14 @@ export async function buildZoo(opts: BuildOptions): Promise<BuildReport> {
   }
   for (const spec of preset.trees) {
     if (manifest.trees[spec.name]) continue;
-    const plans = planClassifierTree(spec, mixSeed(0x200, preset.trees.indexOf(spec) + 1));
+    const pool = treePool(spec, split);
     const planned: Record<string, number> = {};
-    for (const p of plans) planned[p.split] = (planned[p.split] ?? 0) + 1;
-    manifest.trees[spec.name] = { spec, pool: classifierPool(split, spec.pool), base: null, planned, models: [], trainSeconds: 0 };
+    for (const p of planTree(spec, pool, treeSeed(preset, spec))) planned[p.split] = (planned[p.split] ?? 0) + 1;
+    manifest.trees[spec.name] = { spec, pool, base: null, planned, models: [], trainSeconds: 0 };
   }
   writeManifest(opts.out, manifest);
+  await ensureTextEmbeddings(opts.out, log);
 
-  // Every classifier pool is a prefix-closed draw from the seen classes, so the largest pool covers them all.
   const needed = [...new Set(trees.flatMap((t) => manifest!.trees[t.name].pool))].sort();
   const drawings = await loadDrawingSet(needed);
   const budget = { left: opts.maxModels ?? Infinity };
@@ -246,13 +307,16 @@ export async function buildZoo(opts: BuildOptions): Promise<BuildReport> {
   try {
     for (const spec of trees) {
       log(`tree ${spec.name}`);
-      report.trees.push(await buildClassifierTree(opts.out, spec, preset.trees.indexOf(spec), preset, manifest, drawings, budget, log));
+      report.trees.push(await buildTree(opts.out, spec, preset, manifest, drawings, budget, log));
     }
   } finally {
     drawings.dispose();
   }
-  report.complete = preset.trees.every((t) => manifest!.trees[t.name].models.length === t.models);
+  const planned = (t: TreeSpec): number => Object.values(manifest!.trees[t.name].planned).reduce((a, b) => a + b, 0);
+  report.complete = preset.trees.every((t) => manifest!.trees[t.name].models.length === planned(t));
   manifest.status = report.complete ? 'complete' : 'building';
   writeManifest(opts.out, manifest);
   return report;
 }
+
+export type { ClassifierTreeSpec, LoraTreeSpec };

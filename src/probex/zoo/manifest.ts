@@ -13,15 +13,20 @@ export interface ModelRecord {
   seed: number;
   lr: number;
   epochs: number;
-  /** Held-out accuracy on drawings of its own classes it did not train on. */
-  accuracy: number;
+  /** Classifiers: held-out accuracy on drawings of its own classes it did not train on. */
+  accuracy?: number;
+  /** LoRAs: held-out reconstruction MSE on drawings of its class, and the base's MSE on the same drawings. */
+  loss?: number;
+  baseLoss?: number;
   trainLoss: number;
 }
 
 export interface TreeRecord {
   spec: TreeSpec;
+  /** Classifier trees: the class pool each model takes half of. LoRA trees: the classes with LoRAs. */
   pool: string[];
-  base: { path: string; accuracy: number; classes: number } | null;
+  /** The base: held-out accuracy (classifier trees) or reconstruction MSE (LoRA tree) on its pretraining data. */
+  base: { path: string; accuracy?: number; loss?: number; classes: number } | null;
   planned: Record<string, number>;
   models: ModelRecord[];
   trainSeconds: number;

@@ -28,7 +28,42 @@ export interface ClassifierTreeSpec {
   weightDecay: number;
 }
 
-export type TreeSpec = ClassifierTreeSpec;
+/** The analogue of Model-J's Stable Diffusion trees: rank-r LoRAs on a pretrained autoencoder, each trained to
+ * reconstruct the drawings of one class; LoRAs of held-out classes appear only in the holdout splits. */
+export interface LoraTreeSpec {
+  name: string;
+  kind: 'lora';
+  arch: { kind: 'autoencoder'; hidden: number[] };
+  rank: number;
+  alpha: number;
+  pretrain: PretrainSpec;
+  /** How many of the seen and of the held-out fine-tuning classes get LoRAs, and how many LoRAs each. */
+  seenClasses: number;
+  heldoutClasses: number;
+  perClass: number;
+  epochs: number[];
+  lr: number[];
+  batch: number;
+}
+
+export type TreeSpec = ClassifierTreeSpec | LoraTreeSpec;
+
+function loraTree(hidden: number[], seenClasses: number, heldoutClasses: number, perClass: number, epochs: number[], pretrain: Omit<PretrainSpec, 'source' | 'seed'>): LoraTreeSpec {
+  return {
+    name: 'lora-autoencoder',
+    kind: 'lora',
+    arch: { kind: 'autoencoder', hidden },
+    rank: 4,
+    alpha: 4,
+    pretrain: { ...pretrain, source: 'quickdraw', seed: 6 },
+    seenClasses,
+    heldoutClasses,
+    perClass,
+    epochs,
+    lr: [3e-3, 5e-3],
+    batch: 16,
+  };
+}
 
 export interface Preset {
   name: string;
@@ -49,21 +84,49 @@ function mlpTrees(hidden: number[], models: number, pool: number, epochs: number
   return trees;
 }
 
+/** The ViT tree: a tiny vision transformer (7x7 patches) pretrained on the QuickDraw pool, fine-tuned like the MLPs. */
+function vitTree(
+  arch: { dim: number; depth: number; heads: number; mlpDim: number },
+  fineTune: { models: number; pool: number; epochs: number[]; lr: number[]; batch: number },
+  pretrain: Omit<PretrainSpec, 'source' | 'seed'>,
+): ClassifierTreeSpec {
+  return {
+    name: 'vit-quickdraw',
+    kind: 'classifier',
+    arch: { kind: 'vit', ...arch },
+    pretrain: { ...pretrain, source: 'quickdraw', seed: 7 },
+    ...fineTune,
+    weightDecay: 1e-4,
+  };
+}
+
 export const PRESETS: Record<string, Preset> = {
   tiny: {
     name: 'tiny',
     chunk: 16,
-    trees: mlpTrees([32, 32], 12, 10, [3], { epochs: 2, perClass: 20, lr: 2e-3, batch: 64 }),
+    trees: [
+      ...mlpTrees([32, 32], 12, 10, [3], { epochs: 2, perClass: 20, lr: 2e-3, batch: 64 }),
+      loraTree([32, 8, 32], 10, 4, 2, [4], { epochs: 2, perClass: 20, lr: 2e-3, batch: 64 }),
+      vitTree({ dim: 16, depth: 1, heads: 2, mlpDim: 32 }, { models: 12, pool: 10, epochs: [2], lr: [1e-3, 2e-3, 3e-3], batch: 32 }, { epochs: 1, perClass: 20, lr: 2e-3, batch: 64 }),
+    ],
   },
   medium: {
     name: 'medium',
     chunk: 32,
-    trees: mlpTrees([128, 128], 200, 100, [4, 5, 6], { epochs: 4, perClass: 100, lr: 1e-3, batch: 64 }, [512, 512]),
+    trees: [
+      ...mlpTrees([128, 128], 200, 100, [4, 5, 6], { epochs: 4, perClass: 100, lr: 1e-3, batch: 64 }, [512, 512]),
+      loraTree([128, 32, 128], 170, 30, 2, [8, 10], { epochs: 4, perClass: 100, lr: 1e-3, batch: 64 }),
+      vitTree({ dim: 48, depth: 2, heads: 4, mlpDim: 96 }, { models: 200, pool: 100, epochs: [4, 5, 6], lr: [5e-4, 1e-3, 2e-3], batch: 64 }, { epochs: 6, perClass: 100, lr: 1e-3, batch: 64 }),
+    ],
   },
   default: {
     name: 'default',
     chunk: 32,
-    trees: mlpTrees([256, 256], 1000, 100, [6, 7, 8, 9, 10], { epochs: 8, perClass: 1000, lr: 1e-3, batch: 128 }, [1024, 1024]),
+    trees: [
+      ...mlpTrees([256, 256], 1000, 100, [6, 7, 8, 9, 10], { epochs: 8, perClass: 1000, lr: 1e-3, batch: 128 }, [1024, 1024]),
+      loraTree([256, 64, 256], 170, 30, 5, [10, 15, 20], { epochs: 10, perClass: 100, lr: 1e-3, batch: 64 }),
+      vitTree({ dim: 64, depth: 2, heads: 4, mlpDim: 128 }, { models: 1000, pool: 100, epochs: [6, 7, 8, 9, 10], lr: [5e-4, 1e-3, 2e-3], batch: 64 }, { epochs: 20, perClass: 100, lr: 1e-3, batch: 128 }),
+    ],
   },
 };
 

@@ -1,17 +1,27 @@
-// What a zoo holds, from its manifest: per tree the base, the split counts (done / planned) and the fine-tunes'
-// held-out accuracy against chance.
+// What a zoo holds, from its manifest: per tree the base, the split counts (done / planned) and how well the
+// fine-tunes did on data they did not train on: classifier accuracy against chance, LoRA reconstruction error
+// against the base's.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { readManifest } from './manifest.ts';
+import type { LayerSignal } from './signal.ts';
 import { classifierArch } from './models/registry.ts';
+import type { TreeSpec } from './presets.ts';
 
 export interface TreeSummary {
   name: string;
+  kind: TreeSpec['kind'];
   architecture: string;
   pretrain: string;
-  baseAccuracy: number | null;
+  /** Classifier bases: held-out accuracy; LoRA base: held-out reconstruction MSE. */
+  base: { accuracy?: number; loss?: number } | null;
   counts: Record<string, { done: number; planned: number }>;
-  accuracy: { mean: number; min: number; max: number } | null;
-  /** Accuracy of guessing among a model's own classes. */
-  chance: number;
+  /** Classifier trees: held-out accuracy of the fine-tunes, and chance (guessing among a model's own classes). */
+  accuracy?: { mean: number; min: number; max: number; chance: number };
+  /** LoRA tree: held-out reconstruction MSE of the LoRAs, and of the base on the same drawings. */
+  reconstruction?: { mean: number; baseMean: number; improved: number };
+  /** Per-layer linear-probe signal, when `probex zoo summary --signal` has measured it. */
+  signal?: LayerSignal[];
   trainSeconds: number;
 }
 
@@ -24,24 +34,43 @@ export interface ZooSummary {
   seenClasses: number;
 }
 
+const avg = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+function architecture(spec: TreeSpec): string {
+  if (spec.kind === 'classifier') return classifierArch(spec.arch).describe(spec.arch, spec.pool / 2);
+  return `autoencoder 784-${spec.arch.hidden.join('-')}-784 + LoRA r${spec.rank}`;
+}
+
 export function summarizeZoo(zoo: string): ZooSummary {
   const m = readManifest(zoo);
   if (!m) throw new Error(`${zoo}: no zoo.json (build one with \`probex zoo build --out ${zoo}\`)`);
+  const signalFile = join(zoo, 'signal.json');
+  const signal: LayerSignal[] = existsSync(signalFile) ? (JSON.parse(readFileSync(signalFile, 'utf8')) as LayerSignal[]) : [];
   const trees = Object.entries(m.trees).map(([name, t]): TreeSummary => {
     const counts: TreeSummary['counts'] = {};
     for (const [split, planned] of Object.entries(t.planned)) counts[split] = { done: 0, planned };
     for (const r of t.models) counts[r.split].done++;
-    const acc = t.models.map((r) => r.accuracy);
-    return {
+    const summary: TreeSummary = {
       name,
-      architecture: classifierArch(t.spec.arch).describe(t.spec.arch, t.spec.pool / 2),
+      kind: t.spec.kind,
+      architecture: architecture(t.spec),
       pretrain: `${t.spec.pretrain.source} (seed ${t.spec.pretrain.seed})`,
-      baseAccuracy: t.base?.accuracy ?? null,
+      base: t.base ? { accuracy: t.base.accuracy, loss: t.base.loss } : null,
       counts,
-      accuracy: acc.length ? { mean: acc.reduce((a, b) => a + b, 0) / acc.length, min: Math.min(...acc), max: Math.max(...acc) } : null,
-      chance: 2 / t.spec.pool,
       trainSeconds: t.trainSeconds,
     };
+    const layers = signal.filter((l) => l.tree === name);
+    if (layers.length) summary.signal = layers;
+    if (t.models.length && t.spec.kind === 'classifier') {
+      const acc = t.models.map((r) => r.accuracy ?? NaN);
+      summary.accuracy = { mean: avg(acc), min: Math.min(...acc), max: Math.max(...acc), chance: 2 / t.spec.pool };
+    }
+    if (t.models.length && t.spec.kind === 'lora') {
+      const loss = t.models.map((r) => r.loss ?? NaN);
+      const base = t.models.map((r) => r.baseLoss ?? NaN);
+      summary.reconstruction = { mean: avg(loss), baseMean: avg(base), improved: loss.filter((l, i) => l < base[i]).length / loss.length };
+    }
+    return summary;
   });
   return { zoo, preset: m.preset, status: m.status, trees, heldoutClasses: m.classSplit.heldout.length, seenClasses: m.classSplit.seen.length };
 }
@@ -50,12 +79,26 @@ const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
 export function formatSummary(s: ZooSummary): string {
   const lines = [`zoo ${s.zoo}: preset ${s.preset}, ${s.status}; ${s.seenClasses} seen + ${s.heldoutClasses} held-out fine-tuning classes`];
-  lines.push('tree                  architecture          base (pretrain)            models (done/planned)            fine-tune accuracy (chance)');
+  lines.push(`${'tree'.padEnd(22)}${'architecture'.padEnd(36)}${'base (pretraining data)'.padEnd(32)}${'models done/planned'.padEnd(48)}held-out quality`);
   for (const t of s.trees) {
     const counts = Object.entries(t.counts).map(([k, v]) => `${k} ${v.done}/${v.planned}`).join(', ');
-    const acc = t.accuracy ? `${pct(t.accuracy.mean)} [${pct(t.accuracy.min)}, ${pct(t.accuracy.max)}]` : '-';
-    const base = t.baseAccuracy === null ? '-' : `${pct(t.baseAccuracy)} ${t.pretrain}`;
-    lines.push(`${t.name.padEnd(22)}${t.architecture.padEnd(22)}${base.padEnd(27)}${counts.padEnd(33)}${acc} (${pct(t.chance)})`);
+    const base = !t.base ? '-' : t.base.accuracy !== undefined ? `${pct(t.base.accuracy)} acc, ${t.pretrain}` : `MSE ${t.base.loss?.toFixed(4)}, ${t.pretrain}`;
+    const quality = t.accuracy
+      ? `accuracy ${pct(t.accuracy.mean)} [${pct(t.accuracy.min)}, ${pct(t.accuracy.max)}], chance ${pct(t.accuracy.chance)}`
+      : t.reconstruction
+        ? `MSE ${t.reconstruction.mean.toFixed(4)} vs base ${t.reconstruction.baseMean.toFixed(4)} (${pct(t.reconstruction.improved)} of LoRAs beat the base)`
+        : '-';
+    lines.push(`${t.name.padEnd(22)}${t.architecture.padEnd(36)}${base.padEnd(32)}${counts.padEnd(48)}${quality}`);
+  }
+  const probed = s.trees.flatMap((t) => t.signal ?? []);
+  if (probed.length) {
+    lines.push('', 'per-layer signal (linear probe on the weights, test split):');
+    for (const l of probed) {
+      const flag = l.value < l.chance + 0.03 ? '  <- no signal' : l.value > 0.97 ? '  <- saturated' : '';
+      lines.push(`  ${l.tree.padEnd(22)}${l.layer.padEnd(34)}[${l.shape.join('x')}]`.padEnd(70) + `${l.metric} ${pct(l.value)} (chance ${pct(l.chance)})${flag}`);
+    }
+  } else {
+    lines.push('', 'per-layer signal: not measured yet (run `probex zoo summary DIR --signal`)');
   }
   return lines.join('\n');
 }

@@ -1,7 +1,8 @@
-// Training many classifiers at once. Each model has its own items (row indices into one image tensor on the GPU) and
+// Training many models at once. Each model has its own items (row indices into one image tensor on the GPU) and
 // labels; an epoch's minibatch indices for every model are uploaded once, and each step slices its part on the GPU,
-// so a step submits nothing until its loss is read.
-import { Adam, Tensor, argmax, backward, crossEntropy, gather, keep, mul, noGrad, reshape, slice, tensor, tidy } from '../../core/index.ts';
+// so a step submits nothing until its loss is read. Classifiers train with cross-entropy, autoencoders (the LoRA
+// tree) with reconstruction MSE.
+import { Adam, Tensor, argmax, backward, crossEntropy, gather, keep, mean, mse, mul, noGrad, reshape, slice, sub, tensor, tidy } from '../../core/index.ts';
 import { permutation, seededRandom, mixSeed } from '../../datasets/split.ts';
 import type { BatchedModel } from './models/batched.ts';
 
@@ -36,8 +37,25 @@ function checkJob(job: ClassifierJob, count: number): number {
   return n;
 }
 
+/** Per-model mean loss of a [M, B, ...] output against its labels or inputs, as one scalar summed over models. */
+export type BatchLoss = (out: Tensor, labels: Tensor, inputs: Tensor) => Tensor;
+
+/** Cross-entropy of each model's logits [M, B, C] against its labels. */
+export const classificationLoss: BatchLoss = (logits, labels) => {
+  const [M, B, C] = logits.shape;
+  // Mean over M * B rows, times M: each model's gradient is that of its own mean loss.
+  return mul(crossEntropy(reshape(logits, [M * B, C]), labels), M);
+};
+
+/** MSE of each model's reconstruction [M, B, D] against its inputs. */
+export const reconstructionLoss: BatchLoss = (out, _labels, inputs) => mul(mse(out, inputs), out.shape[0]);
+
 /** Train every model of `model` on its own items; returns the final epoch's mean loss. */
 export async function trainClassifiers(model: BatchedModel, images: Tensor, job: ClassifierJob, opts: TrainOptions): Promise<number> {
+  return trainModels(model, images, job, opts, classificationLoss);
+}
+
+export async function trainModels(model: BatchedModel, images: Tensor, job: ClassifierJob, opts: TrainOptions, lossOf: BatchLoss): Promise<number> {
   const M = model.count;
   const n = checkJob(job, M);
   const B = Math.min(opts.batch, n);
@@ -67,10 +85,7 @@ export async function trainClassifiers(model: BatchedModel, images: Tensor, job:
         const loss = tidy(() => {
           const rows = slice(idxT, [s * M * B], [(s + 1) * M * B]);
           const x = reshape(gather(images, rows), [M, B, images.shape[1]]);
-          const logits = model.forward(x);
-          const flat = reshape(logits, [M * B, logits.shape[2]]);
-          // Mean over M * B rows, times M: each model's gradient is that of its own mean loss.
-          const l = mul(crossEntropy(flat, slice(labT, [s * M * B], [(s + 1) * M * B])), M);
+          const l = lossOf(model.forward(x), slice(labT, [s * M * B], [(s + 1) * M * B]), x);
           optimizer.zeroGrad();
           backward(l);
           optimizer.update();
@@ -115,4 +130,24 @@ export async function evaluateClassifiers(model: BatchedModel, images: Tensor, j
     }
   }
   return correct.map((c) => c / n);
+}
+
+/** Mean reconstruction MSE of each model on its own items (no training). */
+export async function evaluateReconstruction(model: BatchedModel, images: Tensor, items: Int32Array[]): Promise<number[]> {
+  const M = model.count;
+  const n = items[0].length;
+  const idx = new Int32Array(M * n);
+  for (let m = 0; m < M; m++) idx.set(items[m], m * n);
+  const idxT = tensor(idx, [idx.length], 'i32');
+  const err = noGrad(() =>
+    tidy(() => {
+      const x = reshape(gather(images, idxT), [M, n, images.shape[1]]);
+      const d = sub(model.forward(x), x);
+      return keep(mean(mul(d, d), [1, 2]));
+    }),
+  );
+  const out = [...(await err.data())];
+  err.dispose();
+  idxT.dispose();
+  return out;
 }

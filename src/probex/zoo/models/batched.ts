@@ -1,6 +1,6 @@
 // Many models of one architecture trained at once: every parameter is stacked along a leading model axis [M, ...],
 // so one batched matmul advances all M models. Names are those of a single model's state dict.
-import { Tensor, concat, expand, keep, parameter, reshape, tensor, uniform } from '../../../core/index.ts';
+import { Tensor, concat, expand, keep, parameter, reshape, tensor, tidy, uniform } from '../../../core/index.ts';
 
 export interface BatchedModel {
   /** Number of stacked models. */
@@ -39,8 +39,9 @@ export function stackedFrom(value: { shape: number[]; data: Float32Array }, coun
 /** A trainable [M, ...shape] tensor, slot m drawn uniformly in +-bound from seeds[m] alone (so a model's initial
  * weights do not depend on which others share its batch). */
 export function stackedUniform(shape: number[], seeds: readonly number[], bound: number): Tensor {
-  const parts = seeds.map((s) => reshape(uniform(shape, s, -bound, bound), [1, ...shape]));
-  const out = keep(parameter(parts.length === 1 ? expand(parts[0], [1, ...shape]) : concat(parts, 0)));
-  for (const p of parts) p.dispose();
-  return out;
+  // The draws are temporaries: only the stacked result outlives this scope.
+  return tidy(() => {
+    const parts = seeds.map((s) => reshape(uniform(shape, s, -bound, bound), [1, ...shape]));
+    return keep(parameter(parts.length === 1 ? expand(parts[0], [1, ...shape]) : concat(parts, 0)));
+  });
 }

@@ -1,0 +1,133 @@
+// A quick per-layer signal check: can a linear probe on a layer's weights tell what a model was fine-tuned on?
+// Each layer is reduced to a fixed seeded sample of its entries (all of them when small), z-scored over the training
+// models, and a linear map is trained on the train split and scored on the test split: per-label binary accuracy
+// (chance 0.5) for classifier trees, top-1 class accuracy for the LoRA tree (LoRA layers probed as up . down).
+// A layer at chance carries no signal; one near 1.0 is saturated (too easy to benchmark anything on).
+import { Adam, Linear, backward, bceWithLogits, crossEntropy, noGrad, tensor, tidy, keep, type Tensor } from '../../core/index.ts';
+import { writeFileAtomic } from '../../node/files.ts';
+import { readSafetensorsFile } from '../../node/safetensors-file.ts';
+import { permutation, seededRandom } from '../../datasets/split.ts';
+import { readManifest, type ModelRecord } from './manifest.ts';
+import { modelPath } from './layout.ts';
+import { join } from 'node:path';
+
+export interface LayerSignal {
+  tree: string;
+  layer: string;
+  shape: number[];
+  /** Entries of the layer the probe saw. */
+  features: number;
+  metric: 'per-label accuracy' | 'top-1 accuracy';
+  value: number;
+  chance: number;
+}
+
+const MAX_FEATURES = 4096;
+
+/** The probed matrices of one model: 2-D weights, or for a LoRA each layer's up . down. */
+function layerMatrices(path: string): Map<string, { shape: number[]; data: Float32Array }> {
+  const f = readSafetensorsFile(path);
+  try {
+    const out = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const name of f.names()) {
+      const shape = f.info(name).shape;
+      if (name.endsWith('lora.down.weight')) {
+        const layer = name.slice(0, -'.lora.down.weight'.length);
+        const down = f.readF32(name);
+        const up = f.readF32(`${layer}.lora.up.weight`);
+        const [r, inp] = shape;
+        const outDim = f.info(`${layer}.lora.up.weight`).shape[0];
+        const prod = new Float32Array(outDim * inp);
+        for (let o = 0; o < outDim; o++) for (let k = 0; k < r; k++) {
+          const u = up[o * r + k];
+          for (let i = 0; i < inp; i++) prod[o * inp + i] += u * down[k * inp + i];
+        }
+        out.set(`${layer}.lora (up . down)`, { shape: [outDim, inp], data: prod });
+      } else if (shape.length === 2 && name.endsWith('weight') && !name.startsWith('head.') && !name.includes('.lora.')) {
+        out.set(name, { shape, data: f.readF32(name) });
+      }
+    }
+    return out;
+  } finally {
+    f.close();
+  }
+}
+
+async function probe(x: number[][], xTest: number[][], y: number[][], yTest: number[][], multiLabel: boolean): Promise<number> {
+  const d = x[0].length;
+  // z-score each feature over the training models.
+  const mu = new Float64Array(d);
+  const sd = new Float64Array(d);
+  for (const row of x) row.forEach((v, j) => (mu[j] += v / x.length));
+  for (const row of x) row.forEach((v, j) => (sd[j] += (v - mu[j]) ** 2 / x.length));
+  const z = (rows: number[][]): Float32Array => Float32Array.from(rows.flatMap((r) => r.map((v, j) => (v - mu[j]) / (Math.sqrt(sd[j]) + 1e-8))));
+  const classes = y[0].length;
+  const xt = tensor(z(x), [x.length, d]);
+  const xe = tensor(z(xTest), [xTest.length, d]);
+  const lin = new Linear(d, classes, { seed: 7 });
+  const opt = new Adam(lin.parameters(), { lr: 1e-3, weightDecay: 1e-2 });
+  const targets = multiLabel ? tensor(Float32Array.from(y.flat()), [y.length, classes]) : tensor(Int32Array.from(y.map((r) => r.indexOf(1))), [y.length], 'i32');
+  for (let step = 0; step < 300; step++) {
+    tidy(() => {
+      const logits = lin.forward(xt);
+      const loss = multiLabel ? bceWithLogits(logits, targets) : crossEntropy(logits, targets);
+      opt.zeroGrad();
+      backward(loss);
+      opt.update();
+    });
+  }
+  const out: Tensor = noGrad(() => tidy(() => keep(lin.forward(xe))));
+  const logits = await out.data();
+  [out, xt, xe, targets].forEach((t) => t.dispose());
+  lin.dispose();
+  opt.dispose();
+  let hit = 0;
+  if (multiLabel) {
+    yTest.forEach((row, i) => row.forEach((v, c) => (hit += Number((logits[i * classes + c] > 0) === (v === 1)))));
+    return hit / (yTest.length * classes);
+  }
+  yTest.forEach((row, i) => {
+    const scores = logits.subarray(i * classes, (i + 1) * classes);
+    hit += Number(scores.indexOf(Math.max(...scores)) === row.indexOf(1));
+  });
+  return hit / yTest.length;
+}
+
+/** Probe every layer of every tree; results go to <zoo>/signal.json for the summary. */
+export async function measureSignal(zoo: string, log: (s: string) => void = () => {}): Promise<LayerSignal[]> {
+  const m = readManifest(zoo);
+  if (!m) throw new Error(`${zoo}: no zoo.json`);
+  const results: LayerSignal[] = [];
+  for (const [name, tree] of Object.entries(m.trees)) {
+    const lora = tree.spec.kind === 'lora';
+    // Classifiers: train on train, score on test. LoRAs: seen classes only (held-out ones have no training models).
+    const train = tree.models.filter((r) => r.split === 'train');
+    const test = tree.models.filter((r) => r.split === 'test');
+    if (train.length < 4 || test.length < 1) continue;
+    const labelSpace = lora ? [...new Set(train.map((r) => r.classes[0]))].sort() : tree.pool;
+    const target = (r: ModelRecord): number[] => labelSpace.map((c) => Number(r.classes.includes(c)));
+    const load = (rs: ModelRecord[]): Map<string, { shape: number[]; data: Float32Array }>[] => rs.map((r) => layerMatrices(modelPath(zoo, name, r.split, r.id)));
+    const trainLayers = load(train);
+    const testLayers = load(test.filter((r) => !lora || labelSpace.includes(r.classes[0])));
+    const testRecords = test.filter((r) => !lora || labelSpace.includes(r.classes[0]));
+    for (const [layer, first] of trainLayers[0]) {
+      const size = first.data.length;
+      const pick = size <= MAX_FEATURES ? [...Array(size).keys()] : permutation(size, seededRandom(size)).slice(0, MAX_FEATURES);
+      const rows = (ls: typeof trainLayers): number[][] => ls.map((l) => pick.map((j) => l.get(layer)!.data[j]));
+      const value = await probe(rows(trainLayers), rows(testLayers), train.map(target), testRecords.map(target), !lora);
+      const res: LayerSignal = {
+        tree: name,
+        layer,
+        shape: first.shape,
+        features: pick.length,
+        metric: lora ? 'top-1 accuracy' : 'per-label accuracy',
+        value,
+        chance: lora ? 1 / labelSpace.length : 0.5,
+      };
+      results.push(res);
+      log(`  ${name} ${layer} [${first.shape.join('x')}]: ${res.metric} ${(100 * value).toFixed(1)}% (chance ${(100 * res.chance).toFixed(1)}%)`);
+    }
+  }
+  writeFileAtomic(join(zoo, 'signal.json'), JSON.stringify(results, null, 1));
+  return results;
+}

@@ -1,0 +1,209 @@
+// The tiny zoo, built for real on this machine: layout and metadata as documented, fine-tunes that beat chance
+// (LoRAs that beat their base), a build that resumes without redoing or duplicating models, and the file reader and
+// `probex inspect` rejecting malformed files.
+import { describe, it, expect, beforeAll } from 'vitest';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { encodeSafetensors } from '../src/core/index.ts';
+import { buildZoo } from '../src/probex/zoo/build.ts';
+import { readManifest, type Manifest } from '../src/probex/zoo/manifest.ts';
+import { summarizeZoo } from '../src/probex/zoo/summary.ts';
+import { PRESETS } from '../src/probex/zoo/presets.ts';
+import { basePath, modelPath } from '../src/probex/zoo/layout.ts';
+import { readSafetensorsFile } from '../src/node/safetensors-file.ts';
+import { loadClassEmbeddings } from '../src/probex/text/precomputed.ts';
+import { textEmbeddingsPath } from '../src/probex/text/class-embeddings.ts';
+import { USE_LITE_NAME } from '../src/probex/text/use-lite.ts';
+import { useEngine } from './support/engine.ts';
+
+useEngine();
+
+const zoo = mkdtempSync(join(tmpdir(), 'zoo-tiny-'));
+let manifest: Manifest;
+let buildSeconds = 0;
+
+beforeAll(async () => {
+  const t0 = performance.now();
+  await buildZoo({ preset: 'tiny', out: zoo });
+  buildSeconds = (performance.now() - t0) / 1000;
+  manifest = readManifest(zoo)!;
+}, 600_000);
+
+describe('tiny zoo', () => {
+  it('builds every tree of the preset in under two minutes', () => {
+    console.log(`tiny zoo built in ${buildSeconds.toFixed(1)} s`);
+    expect(buildSeconds).toBeLessThan(120);
+    expect(manifest.status).toBe('complete');
+    expect(Object.keys(manifest.trees).sort()).toEqual(PRESETS.tiny.trees.map((t) => t.name).sort());
+  });
+
+  it('stores the text embeddings of every class prompt', () => {
+    const e = loadClassEmbeddings(textEmbeddingsPath(zoo, USE_LITE_NAME));
+    expect(e.classes.length).toBe(345);
+    expect(e.dim).toBe(512);
+    expect(e.promptTemplate).toBe('a drawing of a {class}');
+    expect(e.encoder).toBe(USE_LITE_NAME);
+  });
+
+  it('splits classes into a pretraining pool and 170 seen + 30 held-out fine-tuning classes, disjoint', () => {
+    const { pretrain, seen, heldout } = manifest.classSplit;
+    expect(seen.length).toBe(170);
+    expect(heldout.length).toBe(30);
+    expect(pretrain.length).toBe(345 - 200);
+    const all = new Set([...pretrain, ...seen, ...heldout]);
+    expect(all.size).toBe(345);
+  });
+
+  it('lays models out as <tree>/<split>/<model-id>/model.safetensors with their metadata', () => {
+    for (const [name, tree] of Object.entries(manifest.trees)) {
+      expect(existsSync(basePath(zoo, name))).toBe(true);
+      const planned = Object.values(tree.planned).reduce((a, b) => a + b, 0);
+      expect(tree.models.length).toBe(planned);
+      expect(new Set(tree.models.map((m) => m.id)).size).toBe(planned);
+      for (const m of tree.models) {
+        const f = readSafetensorsFile(modelPath(zoo, name, m.split, m.id));
+        expect(f.metadata.tree).toBe(name);
+        expect(JSON.parse(f.metadata.classes)).toEqual(m.classes);
+        for (const key of ['seed', 'learning_rate', 'epochs', 'base', 'split']) expect(f.metadata[key]).toBeDefined();
+        if (tree.spec.kind === 'classifier') {
+          expect(m.classes.length).toBe(tree.spec.pool / 2);
+          expect(m.classes.every((c) => tree.pool.includes(c) && manifest.classSplit.seen.includes(c))).toBe(true);
+          expect(f.names()).toContain('head.weight');
+          expect(f.info('head.weight').shape[0]).toBe(tree.spec.pool / 2);
+        } else {
+          expect(m.classes.length).toBe(1);
+          expect(f.names().some((n) => n.endsWith('lora.down.weight'))).toBe(true);
+          expect(f.info('layers.0.lora.up.weight').shape[1]).toBe(tree.spec.rank);
+          // Held-out classes only in the holdout splits, and only there.
+          const held = manifest.classSplit.heldout.includes(m.classes[0]);
+          expect(held).toBe(m.split.endsWith('_holdout'));
+        }
+        f.close();
+      }
+    }
+  });
+
+  it('classifier fine-tunes beat chance and LoRAs beat their base on drawings they did not train on', () => {
+    const s = summarizeZoo(zoo);
+    for (const t of s.trees) {
+      if (t.accuracy) expect(t.accuracy.mean, t.name).toBeGreaterThan(t.accuracy.chance + 0.1);
+      if (t.reconstruction) {
+        expect(t.reconstruction.mean, t.name).toBeLessThan(t.reconstruction.baseMean);
+        expect(t.reconstruction.improved, t.name).toBeGreaterThan(0.7);
+      }
+    }
+  });
+
+  it('a second build finds everything done and trains nothing', async () => {
+    const before = readFileSync(modelPath(zoo, 'mlp-mnist', manifest.trees['mlp-mnist'].models[0].split, manifest.trees['mlp-mnist'].models[0].id));
+    const report = await buildZoo({ preset: 'tiny', out: zoo });
+    expect(report.trees.reduce((n, t) => n + t.trained, 0)).toBe(0);
+    expect(report.complete).toBe(true);
+    const m0 = manifest.trees['mlp-mnist'].models[0];
+    expect(readFileSync(modelPath(zoo, 'mlp-mnist', m0.split, m0.id)).equals(before)).toBe(true);
+  });
+
+  it('refuses to mix presets in one folder', async () => {
+    await expect(buildZoo({ preset: 'medium', out: zoo })).rejects.toThrow(/holds a "tiny" zoo/);
+  });
+});
+
+describe('resuming an interrupted build', () => {
+  it('continues where it stopped, without duplicates, to the same models', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zoo-resume-'));
+    try {
+      const first = await buildZoo({ preset: 'tiny', out: dir, trees: ['mlp-mnist'], maxModels: 5 });
+      expect(first.trees[0].trained).toBe(5);
+      expect(readManifest(dir)!.status).toBe('building');
+      // A model file written just before a crash, but missing from the manifest, is picked up from its metadata.
+      const partial = readManifest(dir)!;
+      const lost = partial.trees['mlp-mnist'].models.pop()!;
+      writeFileSync(join(dir, 'zoo.json'), JSON.stringify(partial));
+      const second = await buildZoo({ preset: 'tiny', out: dir, trees: ['mlp-mnist'] });
+      expect(second.trees[0].trained).toBe(12 - 5);
+      const tree = readManifest(dir)!.trees['mlp-mnist'];
+      expect(tree.models.length).toBe(12);
+      expect(new Set(tree.models.map((m) => m.id)).size).toBe(12);
+      expect(tree.models.find((m) => m.id === lost.id)).toEqual(lost);
+      // Same plan as the full build: identical class choices and hyperparameters per model id.
+      const full = manifest.trees['mlp-mnist'].models;
+      for (const m of tree.models) {
+        const twin = full.find((f) => f.id === m.id)!;
+        expect([m.classes, m.seed, m.lr, m.epochs, m.split]).toEqual([twin.classes, twin.seed, twin.lr, twin.epochs, twin.split]);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('safetensors files', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'st-'));
+  const good = join(dir, 'good.safetensors');
+  const bytes = encodeSafetensors([['w', { dtype: 'F32', shape: [2, 3], data: new Float32Array([1, 2, 3, 4, 5, 6]) }]], { note: 'hi' });
+  writeFileSync(good, bytes);
+  const cli = (file: string): { status: number; out: string } => {
+    try {
+      const out = execFileSync('npx', ['tsx', 'src/cli/probex.ts', 'inspect', file, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      return { status: 0, out };
+    } catch (e) {
+      const err = e as { status: number; stdout: string };
+      return { status: err.status, out: err.stdout };
+    }
+  };
+
+  it('reads one tensor by offset, converting F16 and BF16', () => {
+    const f = readSafetensorsFile(good);
+    expect([...f.readF32('w')]).toEqual([1, 2, 3, 4, 5, 6]);
+    f.close();
+    const half = join(dir, 'half.safetensors');
+    // 1.5 in F16 is 0x3e00; -2 in BF16 is 0xc000.
+    writeFileSync(half, encodeSafetensors([
+      ['h', { dtype: 'F16', shape: [1], data: new Uint16Array([0x3e00]) }],
+      ['b', { dtype: 'BF16', shape: [1], data: new Uint16Array([0xc000]) }],
+    ]));
+    const g = readSafetensorsFile(half);
+    expect([...g.readF32('h'), ...g.readF32('b')]).toEqual([1.5, -2]);
+    g.close();
+  });
+
+  it('probex inspect lists tensors and metadata from the header', () => {
+    const r = cli(good);
+    expect(r.status).toBe(0);
+    const j = JSON.parse(r.out) as { tensors: { name: string; shape: number[]; bytes: number }[]; metadata: Record<string, string> };
+    expect(j.tensors).toEqual([{ name: 'w', dtype: 'F32', shape: [2, 3], bytes: 24, elements: 6 }]);
+    expect(j.metadata).toEqual({ note: 'hi' });
+  }, 60_000);
+
+  const cases: [string, (b: Uint8Array) => Uint8Array, RegExp][] = [
+    ['a truncated file', (b) => b.subarray(0, 5), /too short/],
+    ['a header length beyond the file', (b) => { const c = b.slice(); new DataView(c.buffer).setBigUint64(0, 1n << 40n, true); return c; }, /header length .* exceeds the file/],
+    ['a header that is not JSON', (b) => { const c = b.slice(); c[8] = 0x7b; c[9] = 0x7b; return c; }, /not valid UTF-8 JSON/],
+    ['data shorter than the offsets', (b) => b.subarray(0, b.length - 4), /outside the \d+ data bytes/],
+  ];
+  for (const [what, corrupt, message] of cases) {
+    it(`rejects ${what}, naming the file`, () => {
+      const path = join(dir, `${what.replace(/\W+/g, '-')}.safetensors`);
+      writeFileSync(path, corrupt(bytes));
+      expect(() => readSafetensorsFile(path)).toThrow(new RegExp(`${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*`));
+      expect(() => readSafetensorsFile(path)).toThrow(message);
+    });
+  }
+
+  it('probex inspect fails with one line and a non-zero exit on a malformed file', () => {
+    const path = join(dir, 'bad.safetensors');
+    writeFileSync(path, bytes.subarray(0, 5));
+    const r = cli(path);
+    expect(r.status).not.toBe(0);
+    const j = JSON.parse(r.out) as { error: string };
+    expect(j.error).toContain(path);
+    expect(j.error.split('\n').length).toBe(1);
+  }, 60_000);
+
+  it('leaves no temporary files behind in a built zoo', () => {
+    const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [e.name]));
+    expect(walk(zoo).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+});
