@@ -11,6 +11,7 @@ import { build } from 'esbuild';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { initNode, type Engine } from '../src/node/index.ts';
 import { computeCase, IN, N, OUT, type BrowserCaseResult, type CaseInputs, type CaseResult } from './browser/entry.ts';
+import { rng } from './support/harness.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ENTRY = fileURLToPath(new URL('./browser/entry.ts', import.meta.url));
@@ -33,20 +34,8 @@ const CHROMIUM_ARGS = [
 const RTOL = 1e-4;
 const ATOL = 1e-5;
 
-/** mulberry32: deterministic inputs without depending on the engine's RNG. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function makeInputs(): CaseInputs {
-  const r = rng(20240611);
+  const r = rng(20240611); // not the engine's RNG: inputs must not depend on the code under test
   const uni = (n: number, scale: number): number[] => Array.from({ length: n }, () => Math.fround((r() * 2 - 1) * scale));
   return {
     x: uni(N * IN, 1),

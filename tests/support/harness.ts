@@ -4,19 +4,11 @@
 import { expect } from 'vitest';
 import { backward, mul, noGrad, sum, tensor, tidy, type Tensor } from '../../src/node/index.ts';
 import { TOL, type Tol } from './tolerances.ts';
+import { seededRandom } from '../../src/datasets/split.ts';
 import { arr, type Arr } from './reference.ts';
 
-/** mulberry32: a small deterministic generator for test inputs. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small deterministic generator for test inputs (mulberry32, shared with the datasets' splits). */
+export const rng = seededRandom;
 
 /** Random values in [low, high), rounded to f32 so the reference sees exactly what the GPU sees. */
 export function randArr(shape: readonly number[], seed: number, low = -1, high = 1): Arr {

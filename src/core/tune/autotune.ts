@@ -12,7 +12,8 @@ import {
   planMatmul,
   type MatmulVariant,
 } from '../prims/matmul.ts';
-import { adapterKey, getTuning, emptyTuning, matmulClassKey, recordChoice, setTuning, type MatmulClassShape, type TuningTable } from './table.ts';
+import { adapterKey, matmulClassKey, recordChoice, type MatmulClassShape, type TuningTable } from './table.ts';
+import { median, timeCalls, tuningTableFor } from './timing.ts';
 
 /** One matmul to tune for: operand shapes as stored (A [..., k, m] when transposed, B [..., n, k]). */
 export interface MatmulTuneShape {
@@ -51,18 +52,6 @@ export interface AutotuneResult {
   cached: boolean;
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
-async function timeCalls(e: Engine, call: () => void, reps: number): Promise<number> {
-  await e.sync();
-  const t0 = performance.now();
-  for (let r = 0; r < reps; r++) call();
-  await e.sync();
-  return (performance.now() - t0) / reps;
-}
 
 /**
  * Tune the shape classes of `shapes` on engine `e` (which must be the current engine). Each class is timed once per
@@ -70,11 +59,7 @@ async function timeCalls(e: Engine, call: () => void, reps: number): Promise<num
  */
 export async function autotuneMatmul(e: Engine, shapes: MatmulTuneShape[], opts: AutotuneOptions = {}): Promise<AutotuneResult[]> {
   if (e !== engine()) throw new Error('autotuneMatmul: the engine must be the current one');
-  let table = opts.table ?? getTuning(e);
-  if (!table) {
-    table = emptyTuning();
-    setTuning(e, table);
-  }
+  const table = tuningTableFor(e, opts.table);
   const trials = Math.max(1, opts.trials ?? 3);
   const prune = opts.prune ?? 5;
   const results: AutotuneResult[] = [];

@@ -14,7 +14,8 @@ import {
   type ReduceFamily,
   type ReduceProblem,
 } from '../prims/reduce.ts';
-import { adapterKey, emptyTuning, getTuning, recordChoice, setTuning, type TuningTable } from './table.ts';
+import { adapterKey, recordChoice, type TuningTable } from './table.ts';
+import { median, timeCalls, tuningTableFor } from './timing.ts';
 
 /** A reduction over the middle axis of an [outer, r, inner] view: sum (reduce), argmax (arg) or softmax. */
 export interface ReduceTuneShape {
@@ -42,26 +43,10 @@ export interface ReduceTuneResult {
   cached: boolean;
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
-async function timeCalls(e: Engine, call: () => void, reps: number): Promise<number> {
-  await e.sync();
-  const t0 = performance.now();
-  for (let r = 0; r < reps; r++) call();
-  await e.sync();
-  return (performance.now() - t0) / reps;
-}
 
 export async function autotuneReduce(e: Engine, shapes: ReduceTuneShape[], opts: ReduceTuneOptions = {}): Promise<ReduceTuneResult[]> {
   if (e !== engine()) throw new Error('autotuneReduce: the engine must be the current one');
-  let table = opts.table ?? getTuning(e);
-  if (!table) {
-    table = emptyTuning();
-    setTuning(e, table);
-  }
+  const table = tuningTableFor(e, opts.table);
   const trials = Math.max(1, opts.trials ?? 3);
   const results: ReduceTuneResult[] = [];
   for (const [i, s] of shapes.entries()) {
