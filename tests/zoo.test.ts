@@ -10,6 +10,7 @@ import { encodeSafetensors } from '../src/core/index.ts';
 import { buildZoo } from '../src/probex/zoo/build.ts';
 import { readManifest, type Manifest } from '../src/probex/zoo/manifest.ts';
 import { summarizeZoo } from '../src/probex/zoo/summary.ts';
+import { measureSignal } from '../src/probex/zoo/signal.ts';
 import { PRESETS } from '../src/probex/zoo/presets.ts';
 import { basePath, modelPath } from '../src/probex/zoo/layout.ts';
 import { readSafetensorsFile } from '../src/node/safetensors-file.ts';
@@ -95,6 +96,19 @@ describe('tiny zoo', () => {
       }
     }
   });
+
+  it('measures a per-layer linear-probe signal for every tree, shown by the summary', async () => {
+    const signal = await measureSignal(zoo);
+    expect(new Set(signal.map((l) => l.tree))).toEqual(new Set(Object.keys(manifest.trees)));
+    for (const l of signal) {
+      expect(l.value).toBeGreaterThanOrEqual(0);
+      expect(l.value).toBeLessThanOrEqual(1);
+    }
+    // One class per LoRA: even 8 training models tell their classes apart far above chance.
+    const lora = signal.filter((l) => l.tree === 'lora-autoencoder');
+    expect(Math.max(...lora.map((l) => l.value))).toBeGreaterThan(3 * lora[0].chance);
+    expect(summarizeZoo(zoo).trees.every((t) => (t.signal?.length ?? 0) > 0)).toBe(true);
+  }, 120_000);
 
   it('a second build finds everything done and trains nothing', async () => {
     const before = readFileSync(modelPath(zoo, 'mlp-mnist', manifest.trees['mlp-mnist'].models[0].split, manifest.trees['mlp-mnist'].models[0].id));

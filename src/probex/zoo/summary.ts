@@ -79,7 +79,7 @@ const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
 export function formatSummary(s: ZooSummary): string {
   const lines = [`zoo ${s.zoo}: preset ${s.preset}, ${s.status}; ${s.seenClasses} seen + ${s.heldoutClasses} held-out fine-tuning classes`];
-  lines.push(`${'tree'.padEnd(22)}${'architecture'.padEnd(36)}${'base (pretraining data)'.padEnd(32)}${'models done/planned'.padEnd(48)}held-out quality`);
+  lines.push(`${'tree'.padEnd(22)}${'architecture'.padEnd(42)}${'base (pretraining data)'.padEnd(32)}${'models done/planned'.padEnd(64)}held-out quality`);
   for (const t of s.trees) {
     const counts = Object.entries(t.counts).map(([k, v]) => `${k} ${v.done}/${v.planned}`).join(', ');
     const base = !t.base ? '-' : t.base.accuracy !== undefined ? `${pct(t.base.accuracy)} acc, ${t.pretrain}` : `MSE ${t.base.loss?.toFixed(4)}, ${t.pretrain}`;
@@ -88,7 +88,7 @@ export function formatSummary(s: ZooSummary): string {
       : t.reconstruction
         ? `MSE ${t.reconstruction.mean.toFixed(4)} vs base ${t.reconstruction.baseMean.toFixed(4)} (${pct(t.reconstruction.improved)} of LoRAs beat the base)`
         : '-';
-    lines.push(`${t.name.padEnd(22)}${t.architecture.padEnd(36)}${base.padEnd(32)}${counts.padEnd(48)}${quality}`);
+    lines.push(`${t.name.padEnd(22)}${t.architecture.padEnd(42)}${base.padEnd(32)}${counts.padEnd(64)}${quality}`);
   }
   const probed = s.trees.flatMap((t) => t.signal ?? []);
   if (probed.length) {
