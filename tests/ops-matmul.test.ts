@@ -78,6 +78,7 @@ describe('batched matmul with broadcasting', () => {
     [[2, 1], [3], [5, 7, 6]],
     [[], [4], [9, 13, 5]],
     [[4], [], [9, 13, 5]],
+    [[2, 3], [], [5, 7, 6]], // batch folded into the rows for dB of a shared weight
     [[1, 3], [2, 1], [4, 17, 3]],
     [[2, 1, 3, 1], [1, 2, 1, 2], [3, 4, 5]],
     [[2], [2], [1, 1, 1]],

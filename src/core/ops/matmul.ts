@@ -3,7 +3,7 @@
 import { Tensor } from '../tensor.ts';
 import { record } from '../graph.ts';
 import { matmulK } from '../prims/matmul.ts';
-import { sumToShape } from '../prims/reduce.ts';
+import { sumToShape, viewAs } from '../prims/reduce.ts';
 
 export interface MatmulOptions {
   /** Use A^T: A is stored [..., k, m]. */
@@ -25,7 +25,16 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
       ga = sumToShape(full, a.shape);
       full.dispose();
     }
-    if (b.requiresGrad) {
+    if (b.requiresGrad && b.rank === 2 && a.rank > 2 && !ta && a.size > 0 && g.size > 0) {
+      // A batch against one shared weight: fold the batch into the rows, so dB is one [k, rows] x [rows, n] product
+      // instead of a batched product summed afterwards.
+      const k = a.shape[a.rank - 1];
+      const a2 = viewAs(a, [a.size / k, k]);
+      const g2 = viewAs(g, [g.size / g.shape[g.rank - 1], g.shape[g.rank - 1]]);
+      gb = tb ? matmulK(g2, a2, true, false) : matmulK(a2, g2, true, false);
+      a2.dispose();
+      g2.dispose();
+    } else if (b.requiresGrad) {
       const full = tb ? matmulK(g, a, true, ta) : matmulK(a, g, !ta, false);
       gb = sumToShape(full, b.shape);
       full.dispose();
