@@ -5,10 +5,11 @@
 // - setupTfPeer: TF.js's WebGPU backend on the engine's own GPUDevice, with a sync point like the engine's;
 // - randomData / pickSamples / checkSamples: inputs and the sampled correctness check of every result;
 // - formatTable / writeResults: the text table, and the --json files (records JSON + GFLOP/s SVG).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Engine, DeviceInfo } from '../src/node/index.ts';
 import { barChartSvg } from './svg.ts';
+import { loadTuning } from '../src/node/tuning.ts';
 
 export interface BenchArgs {
   suite?: string;
@@ -311,4 +312,18 @@ export function writeResults(dir: string, suite: string, info: DeviceInfo, recor
   });
   writeFileSync(`${base}.svg`, svg);
   return { json: `${base}.json`, svg: `${base}.svg` };
+}
+
+/** Where `npm run bench -- tune` writes its table, and where the suites look for one. */
+export const DEFAULT_TUNING_FILE = 'bench/tuning.json';
+
+/** Attach the --tuning table (else bench/tuning.json when present) to the engine; say which, or that there is none. */
+export function attachTuning(ctx: BenchContext, uses: string): void {
+  const file = ctx.args.tuning ?? (existsSync(DEFAULT_TUNING_FILE) ? DEFAULT_TUNING_FILE : undefined);
+  if (file) {
+    loadTuning(ctx.engine, file);
+    ctx.log(`tuning: ${file} (auto uses its ${uses} for this adapter)`);
+  } else {
+    ctx.log('tuning: none (auto uses the default heuristic; `npm run bench -- tune` measures one)');
+  }
 }

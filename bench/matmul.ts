@@ -11,9 +11,8 @@ import {
   planMatmul,
   type MatmulVariant,
 } from '../src/core/prims/matmul.ts';
-import { existsSync } from 'node:fs';
-import { loadTuning } from '../src/node/tuning.ts';
 import {
+  attachTuning,
   checkSamples,
   gflops,
   pickSamples,
@@ -38,7 +37,6 @@ export interface MatmulShape {
   gpuOnly?: boolean;
 }
 
-export const DEFAULT_TUNING_FILE = 'bench/tuning.json';
 
 /** Variants that are far slower than the rest on software adapters: run there only on small products unless --all. */
 const SLOW_ON_SOFTWARE: MatmulVariant[] = ['naive', 'tiled', 'smem4x4', 'smem8x8'];
@@ -242,13 +240,7 @@ export const suite: BenchSuite = {
   about: 'matmul kernel variants and the engine default vs TF.js WebGPU, square and ProbeX shapes, checked',
   async run(ctx) {
     const { engine: e, info, args } = ctx;
-    const tuningFile = args.tuning ?? (existsSync(DEFAULT_TUNING_FILE) ? DEFAULT_TUNING_FILE : undefined);
-    if (tuningFile) {
-      loadTuning(e, tuningFile);
-      ctx.log(`tuning: ${tuningFile} (auto uses its choices for this adapter's shape classes)`);
-    } else {
-      ctx.log('tuning: none (auto uses the default heuristic; `npm run bench -- tune` measures one)');
-    }
+    attachTuning(ctx, 'choices per shape class');
     const peer = await ctx.peer();
     ctx.log(peer ? `peer: ${peer.note}` : 'peer: none');
     const maxBytes = e.device.limits.maxStorageBufferBindingSize;

@@ -13,9 +13,8 @@ import {
   type ReduceProblem,
 } from '../src/core/prims/reduce.ts';
 import { lookupChoice } from '../src/core/tune/table.ts';
-import { existsSync } from 'node:fs';
-import { loadTuning } from '../src/node/tuning.ts';
 import {
+  attachTuning,
   checkSamples,
   gflops,
   pickSamples,
@@ -27,8 +26,6 @@ import {
   type Candidate,
   type Expected,
 } from './common.ts';
-
-const DEFAULT_TUNING_FILE = 'bench/tuning.json';
 
 /** A reduction record: BenchRecord plus the memory traffic it implies and the resulting bandwidth. */
 export interface ReduceRecord extends BenchRecord {
@@ -272,13 +269,7 @@ export const suite: BenchSuite = {
   about: 'sum (rows, columns, 2^24..2^28 floats) and row softmax variants vs TF.js WebGPU, checked; ms, GB/s, ratio',
   async run(ctx) {
     const { engine: e, args } = ctx;
-    const tuningFile = args.tuning ?? (existsSync(DEFAULT_TUNING_FILE) ? DEFAULT_TUNING_FILE : undefined);
-    if (tuningFile) {
-      loadTuning(e, tuningFile);
-      ctx.log(`tuning: ${tuningFile} (auto uses its reduction choices for this adapter, where it has any)`);
-    } else {
-      ctx.log('tuning: none (auto uses the default heuristic)');
-    }
+    attachTuning(ctx, 'reduction choices, where it has any,');
     ctx.log(`subgroups: ${hasSubgroups(e) ? 'yes' : 'no (subgroup variants skipped)'}; storage binding limit ${e.device.limits.maxStorageBufferBindingSize / 2 ** 20} MiB`);
     const peer = await ctx.peer();
     ctx.log(peer ? `peer: ${peer.note}` : 'peer: none');

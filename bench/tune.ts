@@ -4,8 +4,8 @@
 import { autotuneMatmul } from '../src/core/tune/autotune.ts';
 import { loadTuning, writeTuningFile } from '../src/node/tuning.ts';
 import { planMatmul } from '../src/core/prims/matmul.ts';
-import type { BenchRecord, BenchSuite } from './common.ts';
-import { DEFAULT_TUNING_FILE, matmulShapes, shapeLabel } from './matmul.ts';
+import { DEFAULT_TUNING_FILE, type BenchRecord, type BenchSuite } from './common.ts';
+import { matmulShapes, shapeLabel } from './matmul.ts';
 
 const size = (s: readonly number[]): number => s.reduce((x, y) => x * y, 1);
 
