@@ -14,10 +14,6 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
-export function gradEnabled(): boolean {
-  return disabled === 0;
-}
-
 export function record(out: Tensor, op: string, inputs: Tensor[], backward: GraphNode['backward']): Tensor {
   if (disabled === 0 && inputs.some((t) => t.requiresGrad)) {
     out.requiresGrad = true;
