@@ -1,7 +1,7 @@
 // Differentiable elementwise ops with numpy broadcasting. Forward = one kernel; backward = a rule on kernel launches,
 // with broadcast gradients summed back to each input's shape.
 import { Tensor } from '../tensor.ts';
-import { record } from '../graph.ts';
+import { record, settle } from '../graph.ts';
 import { unaryK, binaryK, whereK, fillK, type UnaryOp } from '../prims/elementwise.ts';
 import { sumToShape } from '../prims/reduce.ts';
 
@@ -133,9 +133,8 @@ function extremum(op: 'maximum' | 'minimum', a: Tensor, b: Tensor | number): Ten
     gbFull.dispose();
     return [ga, gb];
   });
-  // A scalar made here is needed only by the backward rule: free it now when no graph was recorded.
-  if (!out.node && bt !== b) bt.dispose();
-  return out;
+  // A scalar made here is needed only by the backward rule.
+  return settle(out, bt !== b ? bt : null);
 }
 
 export const maximum = (a: Tensor, b: Tensor | number): Tensor => extremum('maximum', a, b);
