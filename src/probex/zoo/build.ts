@@ -41,6 +41,24 @@ function assignSplits(count: number, seed: number, names: [Split, Split, Split] 
   return out;
 }
 
+/** Seen-class LoRAs: each class's first LoRA trains (so every seen class is in the label space an expert learns),
+ * and the others are dealt so that the tree as a whole is split 70 / 10 / 20. */
+function seenLoraSplits(spec: LoraTreeSpec, seed: number): Split[] {
+  const count = spec.seenClasses * spec.perClass;
+  const out = new Array<Split>(count);
+  const rest: number[] = [];
+  for (let i = 0; i < count; i++) {
+    if (i % spec.perClass === 0) out[i] = 'train';
+    else rest.push(i);
+  }
+  const train = Math.max(0, Math.round(0.7 * count) - spec.seenClasses);
+  const val = Math.min(rest.length - train, Math.round(0.1 * count));
+  permutation(rest.length, seededRandom(seed)).forEach((k, rank) => {
+    out[rest[k]] = rank < train ? 'train' : rank < train + val ? 'val' : 'test';
+  });
+  return out;
+}
+
 function pick<T>(choices: readonly T[], rand: () => number): T {
   return choices[Math.floor(rand() * choices.length)];
 }
@@ -59,7 +77,7 @@ export function planTree(spec: TreeSpec, pool: readonly string[], seed: number):
   // LoRA tree: pool = seen classes then held-out classes; perClass LoRAs each.
   const seenModels = spec.seenClasses * spec.perClass;
   const heldModels = spec.heldoutClasses * spec.perClass;
-  const seenSplits = assignSplits(seenModels, mixSeed(seed, 0x5eed));
+  const seenSplits = seenLoraSplits(spec, mixSeed(seed, 0x5eed));
   const heldSplits = assignSplits(heldModels, mixSeed(seed, 0x4e1d), ['val_holdout', 'test_holdout', 'test_holdout'], [1 / 3, 1]);
   return Array.from({ length: seenModels + heldModels }, (_, i) => {
     const s = mixSeed(seed, i + 1);
