@@ -1,5 +1,6 @@
-// The `probex` command line: `zoo build`, `zoo summary` and `inspect`. Every command takes --json for
-// machine-readable output; errors print one line naming the problem and exit non-zero.
+// The `probex` command line: `zoo build`, `zoo summary`, `inspect`, and the expert commands `train`, `eval`,
+// `predict`, `search`. Every command takes --json for machine-readable output; errors print one line naming the
+// problem and exit non-zero.
 import { parseArgs } from 'node:util';
 import { initNode } from '../node/index.ts';
 import { buildZoo } from '../probex/zoo/build.ts';
@@ -7,11 +8,21 @@ import { summarizeZoo, formatSummary } from '../probex/zoo/summary.ts';
 import { measureSignal } from '../probex/zoo/signal.ts';
 import { readSafetensorsFile } from '../node/safetensors-file.ts';
 import { bytesPerElement } from '../core/io/safetensors.ts';
+import { trainCommand } from './train.ts';
+import { evalCommand } from './eval.ts';
+import { predictCommand, searchCommand } from './query.ts';
 
 const USAGE = `usage:
   probex zoo build [--preset tiny|medium|default] [--out DIR] [--trees a,b] [--max-models N] [--json]
   probex zoo summary DIR [--signal] [--json]
-  probex inspect FILE.safetensors [--json]`;
+  probex inspect FILE.safetensors [--json]
+  probex train (--zoo DIR [--trees a,b] | --modelj DIR --subset NAME [--class-map FILE]) --out RUN
+               [--layer TENSOR] [--sweep] [--seeds N] [--methods probex,dense,dense-z,statnn] [--no-shared]
+               [--epochs N] [--lr X] [--weight-decay X] [--batch N] [--validate-every N]
+               [--probes N] [--proj N] [--rep N] [--learn-scale] [--text EMBEDDINGS.safetensors] [--json]
+  probex eval --run RUN [--zoo DIR | --modelj DIR --subset NAME] [--json]
+  probex predict FILE.safetensors [FILE ...] --run RUN [--top K] [--json]
+  probex search "<text>" --run RUN [--top K] [--json]`;
 
 async function zooBuild(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -84,6 +95,10 @@ async function main(argv: string[]): Promise<void> {
   if (cmd === 'zoo' && sub === 'build') return zooBuild(rest);
   if (cmd === 'zoo' && sub === 'summary') return zooSummary(rest);
   if (cmd === 'inspect') return inspect(argv.slice(1));
+  if (cmd === 'train') return trainCommand(argv.slice(1));
+  if (cmd === 'eval') return evalCommand(argv.slice(1));
+  if (cmd === 'predict') return predictCommand(argv.slice(1));
+  if (cmd === 'search') return searchCommand(argv.slice(1));
   if (!cmd || cmd === '--help' || cmd === 'help') {
     console.log(USAGE);
     return;

@@ -1,0 +1,38 @@
+// `probex eval`: every expert of a run scored on the test splits, the baselines and the shared ablation beside
+// ProbeX, routing accuracy over the test models of all trees, and the results table (RUN/results.md and .json).
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { initNode } from '../node/index.ts';
+import { writeFileAtomic } from '../node/files.ts';
+import { evaluateRun } from '../probex/evaluate.ts';
+import { aggregate, markdownTable } from '../probex/results.ts';
+import { Router, routingAccuracy, type RoutingReport } from '../probex/router.ts';
+import { readRun } from '../probex/run.ts';
+import { bySplit } from '../probex/data/samples.ts';
+import { SOURCE_OPTIONS, runSource, resolveText, resolveTrees } from './source.ts';
+
+export async function evalCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { ...SOURCE_OPTIONS, run: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  if (!values.run) throw new Error('eval needs --run RUN (a folder made by `probex train`)');
+  const run = readRun(values.run);
+  const src = runSource(values, run);
+  const { trees } = resolveTrees(src);
+  const text = resolveText({ ...src, text: values.text ?? run.text?.file });
+  const engine = await initNode();
+  const log = values.json ? (s: string) => process.stderr.write(`${s}\n`) : (s: string) => console.log(s);
+  log(`adapter: ${engine.info.description}${engine.info.isSoftware ? ' [software adapter]' : ''}`);
+  const rows = await evaluateRun({ run: values.run, trees, text, log });
+  let routing: RoutingReport | null = null;
+  if (trees.length > 1) {
+    const router = Router.fromTrees(trees);
+    routing = routingAccuracy(router, trees.flatMap((t) => bySplit(t, 'test', 'test_holdout')));
+    log(`routing: ${(100 * routing.accuracy).toFixed(1)}% of ${routing.total} test models (${routing.by.signature} by layer names and shapes, ${routing.by.distance} by distance to the bases)`);
+  }
+  const table = aggregate(rows);
+  const md = markdownTable(table, routing ?? undefined);
+  const result = { run: values.run, adapter: engine.info, results: table, rows, routing };
+  writeFileAtomic(join(values.run, 'results.json'), JSON.stringify(result, null, 1));
+  writeFileAtomic(join(values.run, 'results.md'), md);
+  console.log(values.json ? JSON.stringify(result) : md);
+  engine.destroy();
+}

@@ -1,0 +1,137 @@
+// `probex predict` (which tree a model file belongs to, its likeliest fine-tuning classes, the nearest class prompts)
+// and `probex search` (the models of a run's zoo that best match a free-text query), with seed 0's experts.
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { initNode } from '../node/index.ts';
+import { Expert } from '../probex/expert.ts';
+import { embedModel, embedText, search } from '../probex/api.ts';
+import { Router } from '../probex/router.ts';
+import { readRun, type RunManifest, type TreeRun } from '../probex/run.ts';
+import { loadUseLite } from '../probex/text/use-lite.ts';
+import { runExpert, textRows } from '../probex/train.ts';
+import { LayerData } from '../probex/data/dataset.ts';
+import { SOURCE_OPTIONS, runSource, positiveNumber, resolveText, resolveTrees } from './source.ts';
+
+function loadExpert(run: string, file: string): Expert {
+  const path = join(run, file);
+  return Expert.load(new Uint8Array(readFileSync(path)), path);
+}
+
+function treeRun(run: RunManifest, tree: string): TreeRun {
+  const t = run.seeds[0]?.trees.find((r) => r.tree === tree);
+  if (!t) throw new Error(`the run has no experts for tree "${tree}"`);
+  return t;
+}
+
+export interface Prediction {
+  file: string;
+  tree: string;
+  routedBy: 'signature' | 'distance';
+  distances?: Record<string, number>;
+  layer: string;
+  /** Likeliest fine-tuning classes (sigmoid per class for multi-label trees, softmax for single-class trees). */
+  classes?: { class: string; probability: number }[];
+  /** Nearest class prompts under the text-aligned expert (seen and held-out classes). */
+  prompts?: { class: string; heldout: boolean; cosine: number }[];
+}
+
+export async function predictCommand(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...SOURCE_OPTIONS, run: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  if (positionals.length === 0) throw new Error('predict takes model files (FILE.safetensors ...)');
+  if (!values.run) throw new Error('predict needs --run RUN');
+  const top = positiveNumber('top', values.top, true) ?? 5;
+  const run = readRun(values.run);
+  const src = runSource(values, run);
+  const { trees } = resolveTrees(src);
+  const text = resolveText({ ...src, text: values.text ?? run.text?.file });
+  const engine = await initNode();
+  const router = trees.length > 1 ? Router.fromTrees(trees) : null;
+  const experts = new Map<string, Expert>();
+  const expertFor = (file: string): Expert => {
+    let e = experts.get(file);
+    if (!e) experts.set(file, (e = loadExpert(values.run!, file)));
+    return e;
+  };
+  const predictions: Prediction[] = [];
+  for (const file of positionals) {
+    const routed = router ? router.route(file) : { tree: trees[0].tree, by: 'signature' as const };
+    const tr = treeRun(run, routed.tree);
+    const result: Prediction = { file, tree: routed.tree, routedBy: routed.by, distances: routed.distances, layer: tr.layer };
+    const cls = tr.experts.find((e) => e.method === 'probex' && e.head === 'classes');
+    if (cls) {
+      const expert = expertFor(cls.file);
+      const sample = { id: 'input', tree: routed.tree, split: 'test' as const, classes: [], path: file };
+      const layer = LayerData.load([sample], tr.layer);
+      const { logits } = await runExpert(expert, { samples: [sample], layer, labels: tr.labels, targets: new Float32Array(tr.labels.length), classIndex: Int32Array.of(-1) }, null).finally(() => layer.dispose());
+      const probs = expert.spec.task === 'single' ? softmax(logits) : logits.map((v) => 1 / (1 + Math.exp(-v)));
+      result.classes = [...probs.keys()].sort((a, b) => probs[b] - probs[a]).slice(0, top).map((i) => ({ class: tr.labels[i], probability: probs[i] }));
+    }
+    const txt = tr.experts.find((e) => e.method === 'probex' && e.head === 'text');
+    if (txt && text) {
+      const expert = expertFor(txt.zeroShotFile ?? txt.file);
+      const classes = [...tr.labels, ...tr.heldout];
+      const z = await embedText(expert, textRows(text, classes));
+      const m = await embedModel(expert, file);
+      const d = m.length;
+      const sims = classes.map((c, i) => ({ class: c, heldout: i >= tr.labels.length, cosine: z.subarray(i * d, (i + 1) * d).reduce((s, v, j) => s + v * m[j], 0) }));
+      result.prompts = sims.sort((a, b) => b.cosine - a.cosine).slice(0, top);
+    }
+    predictions.push(result);
+    if (!values.json) {
+      console.log(`${file}: tree ${result.tree} (by ${result.routedBy}), layer ${result.layer}`);
+      for (const c of result.classes ?? []) console.log(`  ${c.class.padEnd(24)} ${(100 * c.probability).toFixed(1)}%`);
+      if (result.prompts) {
+        console.log('  nearest class prompts:');
+        for (const p of result.prompts) console.log(`    ${p.class.padEnd(22)} cosine ${p.cosine.toFixed(3)}${p.heldout ? ' (held out)' : ''}`);
+      }
+    }
+  }
+  for (const e of experts.values()) e.dispose();
+  engine.destroy();
+  if (values.json) console.log(JSON.stringify({ predictions }));
+}
+
+function softmax(x: Float32Array): Float32Array {
+  const m = Math.max(...x);
+  const e = x.map((v) => Math.exp(v - m));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / s);
+}
+
+export async function searchCommand(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...SOURCE_OPTIONS, run: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  if (positionals.length !== 1 || !positionals[0].trim()) throw new Error('search takes one quoted text, e.g. probex search "a drawing of a cat" --run RUN');
+  if (!values.run) throw new Error('search needs --run RUN');
+  const top = positiveNumber('top', values.top, true) ?? 10;
+  const run = readRun(values.run);
+  const src = runSource(values, run);
+  const { trees } = resolveTrees(src);
+  const withText = (run.seeds[0]?.trees ?? []).filter((t) => t.experts.some((e) => e.method === 'probex' && e.head === 'text'));
+  if (withText.length === 0) throw new Error(`${values.run}: no text-aligned ProbeX expert (train one on a tree of single-class models with text embeddings)`);
+  const encoder = await loadUseLite();
+  const query = await encoder.embed([positionals[0]]);
+  const engine = await initNode();
+  const hits: { tree: string; id: string; split: string; classes: string[]; path: string; cosine: number }[] = [];
+  for (const tr of withText) {
+    const rec = tr.experts.find((e) => e.method === 'probex' && e.head === 'text')!;
+    const expert = loadExpert(values.run, rec.file);
+    if (expert.spec.textEncoder && expert.spec.textEncoder !== encoder.name) throw new Error(`expert of "${tr.tree}" was trained on ${expert.spec.textEncoder} embeddings; the query was embedded with ${encoder.name}`);
+    const t = trees.find((x) => x.tree === tr.tree);
+    if (!t) continue;
+    const found = await search(expert, query, t.models.map((m) => m.path), top);
+    for (const h of found) {
+      const m = t.models[h.index];
+      hits.push({ tree: t.tree, id: m.id, split: m.split, classes: m.classes, path: m.path, cosine: h.score });
+    }
+    expert.dispose();
+  }
+  encoder.dispose();
+  engine.destroy();
+  const best = hits.sort((a, b) => b.cosine - a.cosine).slice(0, top);
+  if (values.json) console.log(JSON.stringify({ query: positionals[0], hits: best }));
+  else {
+    console.log(`models matching "${positionals[0]}":`);
+    for (const h of best) console.log(`  ${h.cosine.toFixed(3)}  ${h.tree}/${h.split}/${h.id}  (${h.classes.join(', ')})`);
+  }
+}

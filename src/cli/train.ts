@@ -1,0 +1,75 @@
+// `probex train`: experts (ProbeX and the baselines, both heads where the tree has them) for every tree of a zoo or a
+// Model-J subset, optionally with a layer sweep and several model-split seeds.
+import { parseArgs } from 'node:util';
+import { initNode } from '../node/index.ts';
+import { METHODS, type Method } from '../probex/expert.ts';
+import { trainRun } from '../probex/run.ts';
+import type { TrainConfig } from '../probex/train.ts';
+import { SOURCE_OPTIONS, positiveNumber, resolveText, resolveTrees } from './source.ts';
+
+export async function trainCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      ...SOURCE_OPTIONS,
+      out: { type: 'string' },
+      methods: { type: 'string' },
+      sweep: { type: 'boolean', default: false },
+      seeds: { type: 'string' },
+      epochs: { type: 'string' },
+      lr: { type: 'string' },
+      'weight-decay': { type: 'string' },
+      batch: { type: 'string' },
+      'validate-every': { type: 'string' },
+      probes: { type: 'string' },
+      proj: { type: 'string' },
+      rep: { type: 'string' },
+      'learn-scale': { type: 'boolean', default: false },
+      'no-shared': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  if (!values.out) throw new Error('train needs --out RUN (the folder for checkpoints and run.json)');
+  const methods = (values.methods?.split(',') ?? [...METHODS]) as Method[];
+  for (const m of methods) if (!METHODS.includes(m)) throw new Error(`unknown method "${m}" (choose ${METHODS.join(', ')})`);
+  const config: Partial<TrainConfig> = {};
+  const set = <K extends keyof TrainConfig>(k: K, v: TrainConfig[K] | undefined): void => {
+    if (v !== undefined) config[k] = v;
+  };
+  set('epochs', positiveNumber('epochs', values.epochs, true));
+  set('lr', positiveNumber('lr', values.lr, false));
+  set('batch', positiveNumber('batch', values.batch, true));
+  set('validateEvery', positiveNumber('validate-every', values['validate-every'], true));
+  set('probes', positiveNumber('probes', values.probes, true));
+  set('proj', positiveNumber('proj', values.proj, true));
+  set('rep', positiveNumber('rep', values.rep, true));
+  if (values['weight-decay'] !== undefined) {
+    const wd = Number(values['weight-decay']);
+    if (!(Number.isFinite(wd) && wd >= 0)) throw new Error(`--weight-decay must be a number >= 0, got "${values['weight-decay']}"`);
+    config.weightDecay = wd;
+  }
+  if (values['learn-scale']) config.learnScale = true;
+  const { trees, source, layer } = resolveTrees(values);
+  const text = resolveText(values);
+  const engine = await initNode();
+  const log = values.json ? (s: string) => process.stderr.write(`${s}\n`) : (s: string) => console.log(s);
+  log(`adapter: ${engine.info.description}${engine.info.isSoftware ? ' [software adapter]' : ''}`);
+  const t0 = performance.now();
+  const run = await trainRun({
+    trees,
+    out: values.out,
+    source,
+    methods,
+    layer,
+    sweep: values.sweep,
+    seeds: positiveNumber('seeds', values.seeds, true) ?? 1,
+    config,
+    text,
+    shared: !values['no-shared'],
+    log,
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  if (values.json) console.log(JSON.stringify({ run: values.out, seconds, adapter: engine.info, manifest: run }));
+  else console.log(`trained ${run.seeds.reduce((n, s) => n + s.trees.reduce((k, t) => k + t.experts.length, 0) + s.shared.length, 0)} experts in ${seconds.toFixed(1)} s -> ${values.out}`);
+  engine.destroy();
+}

@@ -1,0 +1,75 @@
+// ProbeX as a library: train an expert, evaluate a run, route a model to its tree, embed models and texts into an
+// expert's representation space, and search models by text.
+import { keep, l2Normalize, noGrad, tensor, tidy } from '../core/index.ts';
+import { LayerData } from './data/dataset.ts';
+import type { ModelSample } from './data/samples.ts';
+import type { Expert } from './expert.ts';
+import type { Router, RouteResult } from './router.ts';
+import { runExpert } from './train.ts';
+
+export { trainExpert, type TrainJob, type TrainResult } from './train.ts';
+export { evaluateRun as evaluate } from './evaluate.ts';
+export { Router } from './router.ts';
+export { Expert } from './expert.ts';
+
+export function route(router: Router, path: string): RouteResult {
+  return router.route(path);
+}
+
+function normalizeRows(v: Float32Array, dim: number): Float32Array {
+  const out = new Float32Array(v.length);
+  for (let i = 0; i < v.length / dim; i++) {
+    let s = 0;
+    for (let j = 0; j < dim; j++) s += v[i * dim + j] ** 2;
+    const inv = 1 / Math.max(Math.sqrt(s), 1e-12);
+    for (let j = 0; j < dim; j++) out[i * dim + j] = v[i * dim + j] * inv;
+  }
+  return out;
+}
+
+/** Unit-length representations of models (row i for paths[i]), reading only the expert's layer from each file. */
+export async function embedModels(expert: Expert, paths: readonly string[]): Promise<Float32Array> {
+  const samples: ModelSample[] = paths.map((path, i) => ({ id: String(i), tree: expert.spec.tree, split: 'test', classes: [], path }));
+  const layer = LayerData.load(samples, expert.spec.layer);
+  try {
+    const d = { samples, layer, labels: [], targets: new Float32Array(0), classIndex: new Int32Array(samples.length).fill(-1) };
+    const { reps } = await runExpert(expert, d, null);
+    return normalizeRows(reps, expert.encoder.outDim);
+  } finally {
+    layer.dispose();
+  }
+}
+
+export async function embedModel(expert: Expert, path: string): Promise<Float32Array> {
+  return embedModels(expert, [path]);
+}
+
+/** Text embeddings [n, textDim] mapped by a text-aligned expert into its space, unit length: [n, rep]. */
+export async function embedText(expert: Expert, embeddings: Float32Array): Promise<Float32Array> {
+  if (!expert.textHead) throw new Error(`expert ${expert.spec.method} of tree "${expert.spec.tree}" has no text-aligned head`);
+  const dim = expert.spec.textDim!;
+  if (embeddings.length === 0 || embeddings.length % dim !== 0) throw new Error(`embedText: ${embeddings.length} values are not rows of ${dim}`);
+  const out = noGrad(() => tidy(() => keep(l2Normalize(expert.textHead!.classVectors(tensor(embeddings, [embeddings.length / dim, dim])), -1))));
+  const v = Float32Array.from((await out.data()) as Float32Array);
+  out.dispose();
+  return v;
+}
+
+export interface SearchHit {
+  path: string;
+  score: number;
+  index: number;
+}
+
+/** The models most similar (cosine) to one text embedding under a text-aligned expert, best first. */
+export async function search(expert: Expert, textEmbedding: Float32Array, paths: readonly string[], top = 10): Promise<SearchHit[]> {
+  const q = await embedText(expert, textEmbedding);
+  const reps = await embedModels(expert, paths);
+  const dim = q.length;
+  const hits = paths.map((path, i) => {
+    let s = 0;
+    for (let j = 0; j < dim; j++) s += q[j] * reps[i * dim + j];
+    return { path, score: s, index: i };
+  });
+  return hits.sort((a, b) => b.score - a.score).slice(0, top);
+}

@@ -1,0 +1,141 @@
+// The chosen layer of a set of models, resident on the GPU: packed into shards that each fit one storage binding
+// (a batch of wide layers does not), so training gathers minibatches on the GPU and never re-reads the files.
+// LoRA layers stay factored (up [n, d_V, r], down [n, r, d_H]); X = up . down is never formed.
+import { engine, gather, keep, tensor, type Tensor } from '../../core/index.ts';
+import { readLayer, type LayerMatrix } from './layers.ts';
+import type { ModelSample } from './samples.ts';
+
+/** One minibatch of layers: dense x [b, d_V, d_H], or LoRA factors. */
+export type LayerBatch =
+  | { kind: 'dense'; size: number; x: Tensor }
+  | { kind: 'lora'; size: number; up: Tensor; down: Tensor };
+
+export interface LayerShard {
+  /** Index of its first model in the dataset. */
+  start: number;
+  count: number;
+  x?: Tensor;
+  up?: Tensor;
+  down?: Tensor;
+}
+
+export interface MicroBatch {
+  shard: LayerShard;
+  /** Indices into the shard. */
+  local: Int32Array;
+  /** Indices into the dataset, in the same order. */
+  global: Int32Array;
+}
+
+export interface LayerDataOptions {
+  /** Largest shard (default: the device's storage binding limit, at most 256 MiB). */
+  maxShardBytes?: number;
+  log?: (s: string) => void;
+}
+
+export class LayerData {
+  private constructor(
+    readonly layer: string,
+    readonly kind: 'dense' | 'lora',
+    /** d_V, d_H and (LoRA) the rank. */
+    readonly rows: number,
+    readonly cols: number,
+    readonly rank: number,
+    readonly count: number,
+    readonly shards: LayerShard[],
+  ) {}
+
+  /** Bytes of one model's layer on the GPU. */
+  get bytesPerModel(): number {
+    return 4 * (this.kind === 'dense' ? this.rows * this.cols : this.rank * (this.rows + this.cols));
+  }
+
+  /** Reads `layer` from every model's file (only that tensor) and uploads it. */
+  static load(samples: readonly ModelSample[], layer: string, opts: LayerDataOptions = {}): LayerData {
+    if (samples.length === 0) throw new Error(`layer "${layer}": no models to load`);
+    const first = readLayer(samples[0].path, layer);
+    return LayerData.fromMatrices(layer, samples.length, (i) => (i === 0 ? first : readLayer(samples[i].path, layer)), (i) => samples[i].path, opts);
+  }
+
+  /** From matrices produced on the fly (synthetic data, tests, benchmarks). */
+  static fromMatrices(layer: string, count: number, get: (i: number) => LayerMatrix, where: (i: number) => string = (i) => `model ${i}`, opts: LayerDataOptions = {}): LayerData {
+    const m0 = get(0);
+    const rank = m0.kind === 'lora' ? m0.rank : 0;
+    const per = m0.kind === 'dense' ? m0.rows * m0.cols : rank * (m0.rows + m0.cols);
+    const limit = Math.min(opts.maxShardBytes ?? 256 * 2 ** 20, engine().device.limits.maxStorageBufferBindingSize);
+    const perShard = Math.max(1, Math.floor(limit / (4 * Math.max(m0.rows * m0.cols, m0.kind === 'lora' ? rank * Math.max(m0.rows, m0.cols) : 0, per))));
+    if (4 * (m0.kind === 'dense' ? per : rank * Math.max(m0.rows, m0.cols)) > limit) {
+      throw new Error(`layer "${layer}": one model's ${m0.rows} x ${m0.cols} matrix is larger than one storage binding (${limit} bytes)`);
+    }
+    const shards: LayerShard[] = [];
+    for (let start = 0; start < count; start += perShard) {
+      const n = Math.min(perShard, count - start);
+      const a = new Float32Array(n * (m0.kind === 'dense' ? m0.rows * m0.cols : m0.rows * rank));
+      const b = m0.kind === 'lora' ? new Float32Array(n * rank * m0.cols) : null;
+      for (let j = 0; j < n; j++) {
+        const i = start + j;
+        const m = i === 0 ? m0 : get(i);
+        if (m.kind !== m0.kind || m.rows !== m0.rows || m.cols !== m0.cols || (m.kind === 'lora' && m.rank !== rank)) {
+          const d = (x: LayerMatrix): string => `${x.kind} ${x.rows} x ${x.cols}${x.kind === 'lora' ? ` rank ${x.rank}` : ''}`;
+          throw new Error(`${where(i)}: layer "${layer}" is ${d(m)}, but ${where(0)} has ${d(m0)}; a tree's models must share the layer's shape`);
+        }
+        if (m.kind === 'dense') a.set(m.data, j * m.data.length);
+        else {
+          a.set(m.up, j * m.up.length);
+          b!.set(m.down, j * m.down.length);
+        }
+      }
+      shards.push(
+        m0.kind === 'dense'
+          ? { start, count: n, x: keep(tensor(a, [n, m0.rows, m0.cols])) }
+          : { start, count: n, up: keep(tensor(a, [n, m0.rows, rank])), down: keep(tensor(b!, [n, rank, m0.cols])) },
+      );
+      opts.log?.(`  ${layer}: ${start + n}/${count} models loaded`);
+    }
+    return new LayerData(layer, m0.kind, m0.rows, m0.cols, rank, count, shards);
+  }
+
+  /** Groups dataset indices into micro-batches, each within one shard and at most `maxBytes` of layer data. */
+  microBatches(indices: ArrayLike<number>, maxBytes = 64 * 2 ** 20): MicroBatch[] {
+    const perBatch = Math.max(1, Math.floor(maxBytes / this.bytesPerModel));
+    const byShard = new Map<LayerShard, number[]>();
+    for (let k = 0; k < indices.length; k++) {
+      const i = indices[k];
+      if (!(Number.isInteger(i) && i >= 0 && i < this.count)) throw new Error(`layer data: index ${i} outside 0..${this.count - 1}`);
+      const shard = this.shards[this.shardOf(i)];
+      let list = byShard.get(shard);
+      if (!list) byShard.set(shard, (list = []));
+      list.push(i);
+    }
+    const out: MicroBatch[] = [];
+    for (const shard of this.shards) {
+      const list = byShard.get(shard);
+      if (!list) continue;
+      for (let k = 0; k < list.length; k += perBatch) {
+        const global = Int32Array.from(list.slice(k, k + perBatch));
+        out.push({ shard, global, local: global.map((g) => g - shard.start) });
+      }
+    }
+    return out;
+  }
+
+  private shardOf(i: number): number {
+    return Math.floor(i / this.shards[0].count);
+  }
+
+  /** The layers of one micro-batch (a gather on the GPU; a whole shard in order is used as is). */
+  batch(mb: MicroBatch): LayerBatch {
+    const s = mb.shard;
+    const whole = mb.local.length === s.count && mb.local.every((v, k) => v === k);
+    const pick = (t: Tensor): Tensor => {
+      if (whole) return t;
+      return gather(t, tensor(mb.local, [mb.local.length], 'i32'));
+    };
+    if (this.kind === 'dense') return { kind: 'dense', size: mb.local.length, x: pick(s.x!) };
+    return { kind: 'lora', size: mb.local.length, up: pick(s.up!), down: pick(s.down!) };
+  }
+
+  dispose(): void {
+    for (const s of this.shards) for (const t of [s.x, s.up, s.down]) t?.dispose();
+  }
+}

@@ -1,0 +1,62 @@
+// The results table: one row per (tree, method), each metric as mean +- std over model-split seeds, with parameter
+// counts and training times; as JSON records and as markdown.
+import { meanStd } from './metrics.ts';
+import type { MetricRow } from './evaluate.ts';
+
+export interface ResultRow {
+  tree: string;
+  method: string;
+  seeds: number;
+  metrics: Record<string, { mean: number; std: number }>;
+  parameters: number;
+  trainSeconds: { mean: number; std: number };
+}
+
+export function aggregate(rows: readonly MetricRow[]): ResultRow[] {
+  const groups = new Map<string, MetricRow[]>();
+  for (const r of rows) {
+    const key = `${r.tree}\u0000${r.method}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return [...groups.values()].map((g) => {
+    const names = [...new Set(g.flatMap((r) => Object.keys(r.metrics)))];
+    const metrics: ResultRow['metrics'] = {};
+    for (const m of names) {
+      const v = g.map((r) => r.metrics[m]).filter((x) => x !== undefined && Number.isFinite(x));
+      if (v.length) {
+        const s = meanStd(v);
+        metrics[m] = { mean: s.mean, std: s.std };
+      }
+    }
+    const t = meanStd(g.map((r) => r.seconds));
+    return { tree: g[0].tree, method: g[0].method, seeds: g.length, metrics, parameters: g[0].parameters, trainSeconds: { mean: t.mean, std: t.std } };
+  });
+}
+
+const cell = (v: { mean: number; std: number } | undefined): string => (v ? (Number.isInteger(v.mean) && v.std === 0 ? String(v.mean) : `${v.mean.toFixed(3)} ± ${v.std.toFixed(3)}`) : '');
+
+function fmtParams(n: number): string {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n);
+}
+
+/** One markdown table per metric family (classifier trees, single-class trees, text-aligned), rows by tree. */
+export function markdownTable(rows: readonly ResultRow[], routing?: { accuracy: number; total: number }): string {
+  const families: { title: string; metrics: string[]; test: (r: ResultRow) => boolean }[] = [
+    { title: 'Fine-tuning classes (multi-label; per-label accuracy chance 0.5)', metrics: ['per_label_acc', 'mAP', 'topk_recovery', 'knn_per_label_acc'], test: (r) => 'per_label_acc' in r.metrics },
+    { title: 'Class of single-class models (top-k among the seen classes)', metrics: ['scored', 'top1', 'top5', 'knn_top1'], test: (r) => 'top1' in r.metrics },
+    { title: 'Text-aligned head (seen classes in-distribution; held-out classes zero-shot)', metrics: ['seen_top1', 'seen_t2m_mAP', 'zeroshot_top1', 'zeroshot_top5', 'zeroshot_t2m_recall@1', 'zeroshot_t2m_recall@5', 'zeroshot_t2m_mAP', 'chance_zeroshot_top1'], test: (r) => 'seen_top1' in r.metrics },
+  ];
+  const out: string[] = [];
+  for (const f of families) {
+    const rs = rows.filter(f.test);
+    if (!rs.length) continue;
+    const cols = f.metrics.filter((m) => rs.some((r) => m in r.metrics));
+    out.push(`### ${f.title}`, '', `| tree | method | ${cols.join(' | ')} | parameters | train s | seeds |`, `|${'---|'.repeat(cols.length + 5)}`);
+    for (const r of [...rs].sort((a, b) => a.tree.localeCompare(b.tree) || a.method.localeCompare(b.method))) {
+      out.push(`| ${r.tree} | ${r.method} | ${cols.map((m) => cell(r.metrics[m])).join(' | ')} | ${fmtParams(r.parameters)} | ${r.trainSeconds.mean.toFixed(1)} | ${r.seeds} |`);
+    }
+    out.push('');
+  }
+  if (routing) out.push(`Routing: ${(100 * routing.accuracy).toFixed(1)}% of ${routing.total} test models sent to their tree.`, '');
+  return out.join('\n');
+}

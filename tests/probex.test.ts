@@ -1,0 +1,186 @@
+// ProbeX end to end on the tiny zoo, through the CLI as a user runs it: `probex train` (experts for every tree, both
+// heads, baselines, shared ablation), `probex eval` (results table, routing), `probex predict`, `probex search`;
+// then the Model-J path (`--modelj --subset`) on generated look-alike folders. Learning is asserted where the tiny
+// zoo carries a signal (its LoRA tree; its classifier trees have 8 training models each and sit at chance).
+import { describe, it, expect, beforeAll } from 'vitest';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { encodeSafetensors } from '../src/core/index.ts';
+import { buildZoo } from '../src/probex/zoo/build.ts';
+import { readManifest } from '../src/probex/zoo/manifest.ts';
+import { modelPath } from '../src/probex/zoo/layout.ts';
+import { readSafetensorsFile } from '../src/node/safetensors-file.ts';
+import { saveClassEmbeddings } from '../src/probex/text/precomputed.ts';
+import { seededRandom } from '../src/datasets/split.ts';
+import type { ResultRow } from '../src/probex/results.ts';
+import type { RunManifest } from '../src/probex/run.ts';
+import type { Prediction } from '../src/cli/query.ts';
+
+const zoo = mkdtempSync(join(tmpdir(), 'probex-zoo-'));
+const run = join(zoo, 'run');
+
+function cli(args: string[]): { status: number; out: string; err: string } {
+  try {
+    const out = execFileSync('npx', ['tsx', 'src/cli/probex.ts', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, XDG_RUNTIME_DIR: '/tmp' } });
+    return { status: 0, out, err: '' };
+  } catch (e) {
+    const x = e as { status: number; stdout: string; stderr: string };
+    return { status: x.status, out: x.stdout, err: x.stderr };
+  }
+}
+
+const json = <T>(args: string[]): T => {
+  const r = cli(args);
+  if (r.status !== 0) throw new Error(`probex ${args.join(' ')} failed: ${r.err}${r.out}`);
+  return JSON.parse(r.out.trim().split('\n').pop()!) as T;
+};
+
+beforeAll(async () => {
+  const { initNode } = await import('../src/node/index.ts');
+  const engine = await initNode();
+  await buildZoo({ preset: 'tiny', out: zoo });
+  engine.destroy();
+}, 600_000);
+
+describe('probex train / eval / predict / search on the tiny zoo', () => {
+  let results: ResultRow[];
+  let routing: { accuracy: number; total: number };
+
+  it('trains every tree, with checkpoints that carry their config', () => {
+    const r = json<{ manifest: RunManifest }>(['train', '--zoo', zoo, '--out', run, '--epochs', '30', '--validate-every', '10', '--json']);
+    const trees = r.manifest.seeds[0].trees;
+    expect(trees.map((t) => t.tree).sort()).toEqual(Object.keys(readManifest(zoo)!.trees).sort());
+    const lora = trees.find((t) => t.tree === 'lora-autoencoder')!;
+    expect(lora.task).toBe('single');
+    expect(lora.experts.map((e) => `${e.method}/${e.head}`).sort()).toEqual(['dense-z/classes', 'dense-z/text', 'dense/classes', 'probex/classes', 'probex/text', 'statnn/classes']);
+    // The default layer is the largest matrix after the input layer: an MLP's second hidden layer.
+    expect(trees.find((t) => t.tree === 'mlp-mnist')!.layer).toBe('layers.1.weight');
+    expect(r.manifest.seeds[0].shared[0].trees).toEqual(['mlp-quickdraw', 'mlp-quickdraw-seed2', 'mlp-fashion', 'mlp-mnist']);
+    const ck = readSafetensorsFile(join(run, lora.experts.find((e) => e.method === 'probex' && e.head === 'classes')!.file));
+    const spec = JSON.parse(ck.metadata.spec) as { encoder: Record<string, number>; layer: string };
+    ck.close();
+    expect(ck.metadata.format).toBe('probex-expert/1');
+    expect(spec.encoder).toMatchObject({ probes: 128, proj: 128, rep: 128 });
+    expect(spec.layer).toBe(lora.layer);
+    expect(ck.info('encoder.probes').shape).toEqual([lora.shape[1], 128]);
+  }, 600_000);
+
+  it('evaluates: ProbeX beats StatNN and chance, routing is exact, the table is written', () => {
+    const r = json<{ results: ResultRow[]; routing: { accuracy: number; total: number } }>(['eval', '--run', run, '--json']);
+    results = r.results;
+    routing = r.routing;
+    const row = (tree: string, method: string): ResultRow => results.find((x) => x.tree === tree && x.method === method)!;
+    const probex = row('lora-autoencoder', 'probex').metrics.top1.mean;
+    const statnn = row('lora-autoencoder', 'statnn').metrics.top1.mean;
+    const labels = readManifest(zoo)!.trees['lora-autoencoder'].spec;
+    const chance = labels.kind === 'lora' ? 1 / labels.seenClasses : 0;
+    expect(probex).toBeGreaterThanOrEqual(0.75);
+    expect(probex).toBeGreaterThan(statnn + 0.25);
+    expect(probex).toBeGreaterThan(chance + 0.5);
+    expect(row('lora-autoencoder', 'probex-text').metrics.seen_top1.mean).toBeGreaterThan(chance + 0.5);
+    expect(row('mlp-fashion', 'probex-shared').metrics.per_label_acc.mean).toBeGreaterThanOrEqual(0);
+    for (const x of results) expect(x.parameters).toBeGreaterThan(0);
+    expect(routing.total).toBeGreaterThan(10);
+    expect(routing.accuracy).toBe(1);
+    expect(readFileSync(join(run, 'results.md'), 'utf8')).toMatch(/\| lora-autoencoder \| probex \|/);
+  }, 600_000);
+
+  it('predicts the tree and the classes of unseen models, as eval scored them', () => {
+    const m = readManifest(zoo)!;
+    const tests = m.trees['lora-autoencoder'].models.filter((x) => x.split === 'test');
+    const mlp = m.trees['mlp-quickdraw-seed2'].models.find((x) => x.split === 'test')!;
+    const files = [...tests.map((t) => modelPath(zoo, 'lora-autoencoder', 'test', t.id)), modelPath(zoo, 'mlp-quickdraw-seed2', 'test', mlp.id)];
+    const { predictions } = json<{ predictions: Prediction[] }>(['predict', ...files, '--run', run, '--json']);
+    expect(predictions.map((p) => p.tree)).toEqual([...tests.map(() => 'lora-autoencoder'), 'mlp-quickdraw-seed2']);
+    // The top class of each LoRA is the expert's prediction: over the models whose class had training LoRAs (the
+    // label space), the hit rate is eval's top-1.
+    const labels = (JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')) as RunManifest).seeds[0].trees.find((t) => t.tree === 'lora-autoencoder')!.labels;
+    const scored = tests.map((t, i) => [t, i] as const).filter(([t]) => labels.includes(t.classes[0]));
+    expect(scored.length).toBeGreaterThan(0);
+    const hits = scored.filter(([t, i]) => predictions[i].classes![0].class === t.classes[0]).length;
+    expect(hits / scored.length).toBeCloseTo(results.find((x) => x.tree === 'lora-autoencoder' && x.method === 'probex')!.metrics.top1.mean, 6);
+    for (const p of predictions.slice(0, tests.length)) {
+      expect(p.prompts!.length).toBe(5);
+      const sum = p.classes!.reduce((s, c) => s + c.probability, 0);
+      expect(sum).toBeLessThanOrEqual(1 + 1e-6);
+    }
+    expect(predictions[tests.length].classes!.length).toBe(5);
+  }, 600_000);
+
+  it('searches models by text', () => {
+    const test = readManifest(zoo)!.trees['lora-autoencoder'].models.find((x) => x.split === 'test')!;
+    const r = json<{ hits: { classes: string[]; tree: string }[] }>(['search', `a drawing of a ${test.classes[0]}`, '--run', run, '--top', '3', '--json']);
+    expect(r.hits.length).toBe(3);
+    expect(r.hits[0].classes).toEqual(test.classes);
+  }, 600_000);
+
+  it('sweeps the layers and keeps the best on validation', () => {
+    const out = join(zoo, 'run-sweep');
+    const r = json<{ manifest: RunManifest }>(['train', '--zoo', zoo, '--trees', 'lora-autoencoder', '--sweep', '--methods', 'probex', '--epochs', '10', '--validate-every', '5', '--out', out, '--json']);
+    const t = r.manifest.seeds[0].trees[0];
+    expect(t.sweep!.map((l) => l.layer)).toEqual(['layers.0.lora', 'layers.1.lora', 'layers.2.lora', 'layers.3.lora']);
+    const best = Math.max(...t.sweep!.map((l) => l.val));
+    expect(t.sweep!.find((l) => l.layer === t.layer)!.val).toBe(best);
+  }, 600_000);
+
+  it('fails with a one-line error on bad input', () => {
+    const r = cli(['train', '--zoo', zoo, '--out', join(zoo, 'run2'), '--epochs', 'ten']);
+    expect(r.status).not.toBe(0);
+    expect(r.err).toMatch(/--epochs must be a positive whole number, got "ten"/);
+    const e = cli(['eval', '--run', join(zoo, 'nothing')]);
+    expect(e.err).toMatch(/no run\.json/);
+    const l = cli(['train', '--zoo', zoo, '--trees', 'mlp-mnist', '--layer', 'layers.9.weight', '--out', join(zoo, 'run3'), '--epochs', '1']);
+    expect(l.err).toMatch(/no layer "layers\.9\.weight"/);
+  }, 600_000);
+});
+
+describe('probex train --modelj on look-alike Model-J folders', () => {
+  it('trains and evaluates an SD LoRA subset with labels from the metadata and a class map', () => {
+    // SD_200 layout at reduced size: LoRAs of rank 2 on a 24 x 24 layer, each class a fixed direction plus noise.
+    const root = join(zoo, 'modelj', 'SD_200');
+    const layer = 'unet.down_blocks.2.attentions.1.transformer_blocks.0.attn2.to_q';
+    const wnids = Array.from({ length: 6 }, (_, i) => `n0144${String(i).padStart(4, '0')}`);
+    const rand = seededRandom(5);
+    const dir = wnids.map(() => Float32Array.from({ length: 24 * 2 }, () => rand() - 0.5));
+    const splits: [string, number][] = [['train', 4], ['val', 1], ['test', 1]];
+    let idx = 0;
+    for (const [c, w] of wnids.entries()) {
+      const held = c >= 4;
+      for (const [split, count] of held ? ([['val_holdout', 1], ['test_holdout', 1]] as [string, number][]) : splits) {
+        for (let k = 0; k < count; k++, idx++) {
+          const path = join(root, split, `model_idx_${String(idx).padStart(4, '0')}`);
+          mkdirSync(path, { recursive: true });
+          const noise = (n: number): Float32Array => Float32Array.from({ length: n }, () => 0.1 * (rand() - 0.5));
+          const up = dir[c].map((v, i) => v + noise(48)[i]);
+          writeFileSync(
+            join(path, 'pytorch_lora_weights.safetensors'),
+            encodeSafetensors(
+              [
+                [`${layer}.lora.down.weight`, { dtype: 'F32', shape: [2, 24], data: dir[c].map((v, i) => -v + noise(48)[i]) }],
+                [`${layer}.lora.up.weight`, { dtype: 'F32', shape: [24, 2], data: up }],
+              ],
+              { imagenet_class_id: w },
+            ),
+          );
+        }
+      }
+    }
+    const names = ['tench', 'goldfish', 'great white shark', 'tiger shark', 'hammerhead', 'electric ray'];
+    const map = join(zoo, 'modelj', 'classes.txt');
+    writeFileSync(map, wnids.map((w, i) => `${w} ${names[i]}, other name`).join('\n'));
+    const text = join(zoo, 'modelj', 'text.safetensors');
+    saveClassEmbeddings(text, { encoder: 'random', promptTemplate: 'a photo of a {class}', classes: names, dim: 8, data: Float32Array.from({ length: 48 }, () => rand() - 0.5) });
+    const out = join(zoo, 'modelj-run');
+    const t = json<{ manifest: RunManifest }>(['train', '--modelj', join(zoo, 'modelj'), '--subset', 'SD_200', '--class-map', map, '--text', text, '--out', out, '--epochs', '40', '--validate-every', '10', '--methods', 'probex,statnn', '--json']);
+    const tree = t.manifest.seeds[0].trees[0];
+    expect(tree.layer).toBe(`${layer}.lora`);
+    expect(tree.labels).toEqual(['goldfish', 'great white shark', 'tench', 'tiger shark']);
+    expect(tree.heldout).toEqual(['electric ray', 'hammerhead']);
+    const e = json<{ results: ResultRow[] }>(['eval', '--run', out, '--json']);
+    expect(e.results.find((x) => x.method === 'probex')!.metrics.top1.mean).toBe(1);
+    expect(e.results.find((x) => x.method === 'probex-text')!.metrics.seen_top1.mean).toBe(1);
+    expect(existsSync(join(out, 'results.md'))).toBe(true);
+  }, 600_000);
+});
