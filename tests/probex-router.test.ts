@@ -11,7 +11,10 @@ import { encodeSafetensors, type SafeDType } from '../src/core/io/safetensors.ts
 import { seededRandom } from '../src/datasets/split.ts';
 import { treeSamples, type ModelSample, type TreeSamples } from '../src/probex/data/samples.ts';
 import type { Split } from '../src/probex/zoo/layout.ts';
-import { Router, UNROUTED, clusterByDistance, motherDistance, parseSignature, routingAccuracy, signature } from '../src/probex/router.ts';
+import { Router, UNROUTED, routingAccuracy } from '../src/probex/routing/router.ts';
+import { clusterByDistance } from '../src/probex/routing/cluster.ts';
+import { motherDistance } from '../src/probex/routing/distance.ts';
+import { parseSignature, signature } from '../src/probex/routing/signature.ts';
 
 type Weights = Map<string, { shape: number[]; data: Float32Array }>;
 

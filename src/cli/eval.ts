@@ -6,7 +6,7 @@ import { initNode } from '../node/index.ts';
 import { writeFileAtomic } from '../node/files.ts';
 import { evaluateRun } from '../probex/evaluate.ts';
 import { aggregate, markdownTable } from '../probex/results.ts';
-import { Router, routingAccuracy, type RoutingReport } from '../probex/router.ts';
+import { Router, routingAccuracy, type RoutingReport } from '../probex/routing/router.ts';
 import { readRun } from '../probex/run.ts';
 import { bySplit } from '../probex/data/samples.ts';
 import { SOURCE_OPTIONS, runSource, resolveText, resolveTrees } from './source.ts';

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { initNode } from '../node/index.ts';
 import { Expert } from '../probex/expert.ts';
 import { embedModel, embedText, search } from '../probex/api.ts';
-import { Router } from '../probex/router.ts';
+import { Router } from '../probex/routing/router.ts';
 import { readRun, type RunManifest, type TreeRun } from '../probex/run.ts';
 import { loadUseLite } from '../probex/text/use-lite.ts';
 import { runExpert, textRows } from '../probex/train.ts';

@@ -4,12 +4,12 @@ import { keep, l2Normalize, noGrad, tensor, tidy } from '../core/index.ts';
 import { LayerData } from './data/dataset.ts';
 import type { ModelSample } from './data/samples.ts';
 import type { Expert } from './expert.ts';
-import type { Router, RouteResult } from './router.ts';
+import type { Router, RouteResult } from './routing/router.ts';
 import { runExpert } from './train.ts';
 
 export { trainExpert, type TrainJob, type TrainResult } from './train.ts';
 export { evaluateRun as evaluate } from './evaluate.ts';
-export { Router } from './router.ts';
+export { Router } from './routing/router.ts';
 export { Expert } from './expert.ts';
 
 export function route(router: Router, path: string): RouteResult {
