@@ -5,16 +5,21 @@
 import { initNode } from '../src/node/index.ts';
 import { adapterLine, formatTable, parseArgs, setupTfPeer, writeResults, type BenchContext, type BenchSuite, type TfPeer } from './common.ts';
 
-const SUITES: Record<string, () => Promise<{ suite: BenchSuite }>> = {
+/** A suite module; one with options of its own (scale: --models/--epochs/--size) takes them out of argv first. */
+const SUITES: Record<string, () => Promise<{ suite: BenchSuite; takeOptions?: (argv: string[]) => string[] }>> = {
   matmul: () => import('./matmul.ts'),
   reduce: () => import('./reduce.ts'),
   tune: () => import('./tune.ts'),
+  scale: () => import('./scale.ts'),
 };
 
 const USAGE = `usage: npm run bench -- <${Object.keys(SUITES).join('|')}> [--json] [--all] [--no-peer] [--trials N] [--variants a,b] [--shapes a,b] [--out DIR] [--tuning FILE]`;
 
 async function main(): Promise<number> {
-  const args = parseArgs(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  const named = argv.find((a) => Object.hasOwn(SUITES, a));
+  const takeOptions = named ? (await SUITES[named]()).takeOptions : undefined;
+  const args = parseArgs(takeOptions ? takeOptions(argv) : argv);
   const say = (line: string): void => {
     if (args.json) process.stderr.write(`${line}\n`);
     else console.log(line);
