@@ -22,14 +22,14 @@ export interface TrainConfig {
   /** StatNN's hidden width. */
   statHidden: number;
   learnScale: boolean;
-  /** Largest micro-batch of layer data, in bytes. */
+  /** Largest micro-batch of layer data, in bytes (0: one storage binding, see bindingBytes). */
   microBytes: number;
 }
 
 /** The paper's settings (official code): discriminative and text-aligned runs differ. */
 export const DEFAULTS: Record<HeadKind, TrainConfig> = {
-  classes: { epochs: 500, lr: 1e-3, weightDecay: 1e-5, batch: 128, validateEvery: 25, seed: 1, ...PROBEX_DEFAULTS, statHidden: 256, learnScale: false, microBytes: 64 * 2 ** 20 },
-  text: { epochs: 200, lr: 2e-3, weightDecay: 0, batch: 128, validateEvery: 10, seed: 1, ...PROBEX_DEFAULTS, statHidden: 256, learnScale: false, microBytes: 64 * 2 ** 20 },
+  classes: { epochs: 500, lr: 1e-3, weightDecay: 1e-5, batch: 128, validateEvery: 25, seed: 1, ...PROBEX_DEFAULTS, statHidden: 256, learnScale: false, microBytes: 0 },
+  text: { epochs: 200, lr: 2e-3, weightDecay: 0, batch: 128, validateEvery: 10, seed: 1, ...PROBEX_DEFAULTS, statHidden: 256, learnScale: false, microBytes: 0 },
 };
 
 /** Text embeddings of class prompts, row i for classes[i]. */

@@ -27,8 +27,14 @@ export interface MicroBatch {
   global: Int32Array;
 }
 
+/** The default size of shards and micro-batches: one storage binding of this device, at most 1 GiB (lavapipe: 128
+ * MiB; a real GPU takes a batch of 128 layers of 768 x 768 in one pass). */
+export function bindingBytes(): number {
+  return Math.min(2 ** 30, engine().device.limits.maxStorageBufferBindingSize);
+}
+
 export interface LayerDataOptions {
-  /** Largest shard (default: the device's storage binding limit, at most 256 MiB). */
+  /** Largest shard (default: bindingBytes()). */
   maxShardBytes?: number;
   log?: (s: string) => void;
 }
@@ -62,7 +68,7 @@ export class LayerData {
     const m0 = get(0);
     const rank = m0.kind === 'lora' ? m0.rank : 0;
     const per = m0.kind === 'dense' ? m0.rows * m0.cols : rank * (m0.rows + m0.cols);
-    const limit = Math.min(opts.maxShardBytes ?? 256 * 2 ** 20, engine().device.limits.maxStorageBufferBindingSize);
+    const limit = Math.min(opts.maxShardBytes ?? bindingBytes(), engine().device.limits.maxStorageBufferBindingSize);
     const perShard = Math.max(1, Math.floor(limit / (4 * Math.max(m0.rows * m0.cols, m0.kind === 'lora' ? rank * Math.max(m0.rows, m0.cols) : 0, per))));
     if (4 * (m0.kind === 'dense' ? per : rank * Math.max(m0.rows, m0.cols)) > limit) {
       throw new Error(`layer "${layer}": one model's ${m0.rows} x ${m0.cols} matrix is larger than one storage binding (${limit} bytes)`);
@@ -95,8 +101,10 @@ export class LayerData {
     return new LayerData(layer, m0.kind, m0.rows, m0.cols, rank, count, shards);
   }
 
-  /** Groups dataset indices into micro-batches, each within one shard and at most `maxBytes` of layer data. */
-  microBatches(indices: ArrayLike<number>, maxBytes = 64 * 2 ** 20): MicroBatch[] {
+  /** Groups dataset indices into micro-batches, each within one shard and at most `maxBytes` (0: bindingBytes())
+   * of layer data. */
+  microBatches(indices: ArrayLike<number>, maxBytes = 0): MicroBatch[] {
+    maxBytes ||= bindingBytes();
     const perBatch = Math.max(1, Math.floor(maxBytes / this.bytesPerModel));
     const byShard = new Map<LayerShard, number[]>();
     for (let k = 0; k < indices.length; k++) {
