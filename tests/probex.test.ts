@@ -68,7 +68,11 @@ describe('probex train / eval / predict / search on the tiny zoo', () => {
   }, 600_000);
 
   it('evaluates: ProbeX beats StatNN and chance, routing is exact, the table is written', () => {
-    const r = json<{ results: ResultRow[]; routing: { accuracy: number; total: number } }>(['eval', '--run', run, '--json']);
+    const r = json<{ results: ResultRow[]; routing: { accuracy: number; total: number }; routingWithoutBases: { accuracy: number }; clustering: { purity: number; clusters: number; trees: number } }>(['eval', '--run', run, '--json']);
+    // Without bases: distances to each tree's training-model centroid, and clustering with no reference at all.
+    expect(r.routingWithoutBases.accuracy).toBeGreaterThanOrEqual(0.9);
+    expect(r.clustering.purity).toBeGreaterThanOrEqual(0.9);
+    expect(r.clustering.trees).toBe(6);
     results = r.results;
     routing = r.routing;
     const row = (tree: string, method: string): ResultRow => results.find((x) => x.tree === tree && x.method === method)!;
