@@ -6,7 +6,7 @@ import { backward, bceWithLogits, keep, mul, noGrad, tensor, tidy, zeroGrad, typ
 import { LayerData } from '../src/probex/data/dataset.ts';
 import type { LayerMatrix } from '../src/probex/data/layers.ts';
 import { ProbeX } from '../src/probex/methods/probex.ts';
-import { Dense } from '../src/probex/methods/dense.ts';
+import { Dense, EntryMoments } from '../src/probex/methods/dense.ts';
 import { Expert } from '../src/probex/expert.ts';
 import { seededRandom } from '../src/datasets/split.ts';
 import { TOL, type Tol } from './support/tolerances.ts';
@@ -168,6 +168,33 @@ describe('Dense baseline', () => {
     close(got, want, TOL.accumulate);
     y.dispose();
     blocked.dispose();
+    data.dispose();
+  });
+});
+
+describe('Dense on z-scored weights', () => {
+  it('z-scores each entry with the mean and std over the training models, then applies the linear map', async () => {
+    const rand = seededRandom(21);
+    const [rows, cols, out, count] = [3, 4, 2, 5];
+    const mats = Array.from({ length: count }, () => randn(rows * cols, rand, 3));
+    const moments = new EntryMoments(rows * cols);
+    mats.forEach((m) => moments.add(m));
+    const stats = moments.result();
+    for (let i = 0; i < rows * cols; i++) {
+      const mu = mats.reduce((a, m) => a + m[i], 0) / count;
+      const sd = Math.sqrt(mats.reduce((a, m) => a + (m[i] - mu) ** 2, 0) / count);
+      close([stats.mean[i], stats.std[i]], [mu, sd], TOL.accumulate);
+    }
+    const data = LayerData.fromMatrices('w', count, (i) => ({ kind: 'dense', rows, cols, data: mats[i] }));
+    const dense = new Dense({ rows, cols, out, seed: 4, zscore: true });
+    expect(() => dense.encode({ layer: data.batch(data.microBatches([0])[0]) })).toThrow(/z-score statistics were not set/);
+    dense.setStats(stats);
+    const y = noGrad(() => tidy(() => keep(dense.encode({ layer: data.batch(data.microBatches([...Array(count).keys()])[0]) }))));
+    const [w, b] = await Promise.all([values(dense.blocks[0]), values(dense.bias)]);
+    const want = mats.flatMap((m) => Array.from({ length: out }, (_, o) => b[o] + m.reduce((a, v, i) => a + w[o * rows * cols + i] * ((v - stats.mean[i]) / (stats.std[i] + 1e-8)), 0)));
+    close(await values(y), want, TOL.accumulate);
+    y.dispose();
+    dense.dispose();
     data.dispose();
   });
 });

@@ -7,7 +7,7 @@ import type { MicroBatch } from './data/dataset.ts';
 import type { SplitData } from './data/split-data.ts';
 import { Expert, type ExpertSpec, type HeadKind, type Method } from './expert.ts';
 import { PROBEX_DEFAULTS } from './methods/probex.ts';
-import { Dense, zStats } from './methods/dense.ts';
+import { Dense, EntryMoments, type ZStats } from './methods/dense.ts';
 
 export interface TrainConfig {
   epochs: number;
@@ -94,9 +94,9 @@ function encoderConfig(job: TrainJob, c: TrainConfig): ExpertSpec['encoder'] {
 }
 
 /** Per-entry mean and std of the training layers (read back one micro-batch at a time; LoRAs formed as up . down). */
-async function layerStats(d: SplitData): Promise<{ mean: Float32Array; std: Float32Array }> {
+async function layerStats(d: SplitData): Promise<ZStats> {
   const per = d.layer.rows * d.layer.cols;
-  const rows: Float32Array[] = [];
+  const moments = new EntryMoments(per);
   for (const mb of d.layer.microBatches(Array.from({ length: d.layer.count }, (_, i) => i))) {
     const x = noGrad(() =>
       tidy(() => {
@@ -106,9 +106,9 @@ async function layerStats(d: SplitData): Promise<{ mean: Float32Array; std: Floa
     );
     const v = (await x.data()) as Float32Array;
     x.dispose();
-    for (let i = 0; i < mb.global.length; i++) rows.push(v.subarray(i * per, (i + 1) * per));
+    for (let i = 0; i < mb.global.length; i++) moments.add(v.subarray(i * per, (i + 1) * per));
   }
-  return zStats(rows, per);
+  return moments.result();
 }
 
 export function buildExpert(job: TrainJob, c: TrainConfig): Expert {
@@ -127,13 +127,14 @@ export function buildExpert(job: TrainJob, c: TrainConfig): Expert {
   });
 }
 
-/** Logits of a micro-batch: class logits, or cosine logits against `text` [c, dim]. */
+/** The representation of a micro-batch's models. */
 function encodeBatch(expert: Expert, d: SplitData, mb: MicroBatch): Tensor {
   const layer = d.layer.batch(mb);
   const features = d.features ? gather(d.features, tensor(mb.global, [mb.global.length], 'i32')) : undefined;
   return expert.encoder.encode({ layer, features });
 }
 
+/** Logits of a micro-batch: class logits, or cosine logits against `text` [c, dim]. */
 export function logitsOf(expert: Expert, d: SplitData, mb: MicroBatch, text: Tensor | null): Tensor {
   const e = encodeBatch(expert, d, mb);
   if (expert.classHead) return expert.classHead.forward(e);

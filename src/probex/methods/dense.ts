@@ -95,25 +95,32 @@ export class Dense extends WeightEncoder {
   }
 }
 
-/** Per-entry mean and standard deviation of dense layers over models (float64 accumulation). */
-export function zStats(matrices: Iterable<Float32Array>, size: number): ZStats {
-  const s1 = new Float64Array(size);
-  const s2 = new Float64Array(size);
-  let n = 0;
-  for (const m of matrices) {
-    if (m.length !== size) throw new Error(`z-score: a matrix has ${m.length} entries, expected ${size}`);
-    for (let i = 0; i < size; i++) {
-      s1[i] += m[i];
-      s2[i] += m[i] * m[i];
+/** Per-entry mean and standard deviation over models, accumulated one matrix at a time in float64 (the training
+ * layers of a wide tree do not all fit in host memory at once). */
+export class EntryMoments {
+  private readonly s1: Float64Array;
+  private readonly s2: Float64Array;
+  private n = 0;
+  constructor(readonly size: number) {
+    this.s1 = new Float64Array(size);
+    this.s2 = new Float64Array(size);
+  }
+  add(m: ArrayLike<number>): void {
+    if (m.length !== this.size) throw new Error(`z-score: a matrix has ${m.length} entries, expected ${this.size}`);
+    for (let i = 0; i < this.size; i++) {
+      this.s1[i] += m[i];
+      this.s2[i] += m[i] * m[i];
     }
-    n++;
+    this.n++;
   }
-  if (n === 0) throw new Error('z-score: no training models');
-  const mean = new Float32Array(size);
-  const std = new Float32Array(size);
-  for (let i = 0; i < size; i++) {
-    mean[i] = s1[i] / n;
-    std[i] = Math.sqrt(Math.max(0, s2[i] / n - (s1[i] / n) ** 2));
+  result(): ZStats {
+    if (this.n === 0) throw new Error('z-score: no training models');
+    const mean = new Float32Array(this.size);
+    const std = new Float32Array(this.size);
+    for (let i = 0; i < this.size; i++) {
+      mean[i] = this.s1[i] / this.n;
+      std[i] = Math.sqrt(Math.max(0, this.s2[i] / this.n - (this.s1[i] / this.n) ** 2));
+    }
+    return { mean, std };
   }
-  return { mean, std };
 }
