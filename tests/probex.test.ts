@@ -127,6 +127,8 @@ describe('probex train / eval / predict / search on the tiny zoo', () => {
     expect(t.sweep!.map((l) => l.layer)).toEqual(['layers.0.lora', 'layers.1.lora', 'layers.2.lora', 'layers.3.lora']);
     const best = Math.max(...t.sweep!.map((l) => l.val));
     expect(t.sweep!.find((l) => l.layer === t.layer)!.val).toBe(best);
+    json(['eval', '--run', out, '--json']);
+    expect(readFileSync(join(out, 'results.md'), 'utf8')).toMatch(new RegExp(`\\| lora-autoencoder \\| ${t.layer.replace(/\./g, '\\.')} \\*`));
   }, 600_000);
 
   it('fails with a one-line error on bad input', () => {

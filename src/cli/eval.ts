@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { initNode } from '../node/index.ts';
 import { writeFileAtomic } from '../node/files.ts';
 import { evaluateRun } from '../probex/evaluate.ts';
-import { aggregate, markdownTable } from '../probex/results.ts';
+import { aggregate, markdownTable, sweepTable } from '../probex/results.ts';
 import { Router, routingAccuracy, type RoutingReport } from '../probex/routing/router.ts';
 import { clusteringReport, type ClusteringReport } from '../probex/routing/cluster-report.ts';
 import { readRun } from '../probex/run.ts';
@@ -37,7 +37,7 @@ export async function evalCommand(args: string[]): Promise<void> {
     log(`clustering the test models without bases: ${clustering.clusters} clusters for ${clustering.trees} trees, purity ${(100 * clustering.purity).toFixed(1)}%`);
   }
   const table = aggregate(rows);
-  const md = markdownTable(table, routing ?? undefined, routingWithoutBases ?? undefined, clustering ?? undefined);
+  const md = [markdownTable(table, routing ?? undefined, routingWithoutBases ?? undefined, clustering ?? undefined), sweepTable(run.seeds[0]?.trees ?? [])].filter(Boolean).join('\n');
   const result = { run: values.run, adapter: engine.info, results: table, rows, routing, routingWithoutBases, clustering };
   writeFileAtomic(join(values.run, 'results.json'), JSON.stringify(result, null, 1));
   writeFileAtomic(join(values.run, 'results.md'), md);

@@ -63,3 +63,12 @@ export function markdownTable(rows: readonly ResultRow[], routing?: { accuracy: 
   if (clustering) out.push(`Clustering the ${clustering.models} test models with no reference: ${clustering.clusters} clusters for ${clustering.trees} trees, purity ${(100 * clustering.purity).toFixed(1)}%, ${(100 * clustering.splitTrees).toFixed(0)}% of trees split.`, '');
   return out.join('\n');
 }
+
+/** The per-layer sweep of each tree that had one (ProbeX's best validation score per layer), as markdown. */
+export function sweepTable(trees: readonly { tree: string; layer: string; sweep?: { layer: string; shape: [number, number]; val: number; seconds: number }[] }[]): string {
+  const swept = trees.filter((t) => t.sweep?.length);
+  if (!swept.length) return '';
+  const out = ['### Layer sweep (ProbeX, best validation score per layer; * = chosen)', '', '| tree | layer | shape | val | train s |', '|---|---|---|---|---|'];
+  for (const t of swept) for (const l of t.sweep!) out.push(`| ${t.tree} | ${l.layer}${l.layer === t.layer ? ' *' : ''} | ${l.shape.join(' x ')} | ${l.val.toFixed(3)} | ${l.seconds.toFixed(1)} |`);
+  return out.join('\n') + '\n';
+}
