@@ -3,7 +3,7 @@
 // then the Model-J path (`--modelj --subset`) on generated look-alike folders. Learning is asserted where the tiny
 // zoo carries a signal (its LoRA tree; its classifier trees have 8 training models each and sit at chance).
 import { describe, it, expect, beforeAll } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -65,6 +65,24 @@ describe('probex train / eval / predict / search on the tiny zoo', () => {
     expect(spec.encoder).toMatchObject({ probes: 128, proj: 128, rep: 128 });
     expect(spec.layer).toBe(lora.layer);
     expect(ck.info('encoder.probes').shape).toEqual([lora.shape[1], 128]);
+  }, 600_000);
+
+  it('continues an interrupted run without retraining what is saved, and refuses other settings', () => {
+    const args = ['train', '--zoo', zoo, '--out', run, '--epochs', '30', '--validate-every', '10', '--json'];
+    const before = JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')) as RunManifest;
+    const lost = before.seeds[0].trees.find((t) => t.tree === 'mlp-mnist')!.experts.find((e) => e.method === 'statnn')!;
+    const kept = before.seeds[0].trees.find((t) => t.tree === 'lora-autoencoder')!.experts[0];
+    const keptTime = statSync(join(run, kept.file)).mtimeMs;
+    rmSync(join(run, lost.file));
+    const after = json<{ manifest: RunManifest }>(args).manifest;
+    expect(existsSync(join(run, lost.file))).toBe(true);
+    expect(statSync(join(run, kept.file)).mtimeMs).toBe(keptTime);
+    const again = after.seeds[0].trees.find((t) => t.tree === 'lora-autoencoder')!.experts[0];
+    expect(again).toEqual(kept);
+    expect(after.seeds[0].trees.flatMap((t) => t.experts).length).toBe(before.seeds[0].trees.flatMap((t) => t.experts).length);
+    const other = cli(['train', '--zoo', zoo, '--out', run, '--epochs', '31']);
+    expect(other.status).not.toBe(0);
+    expect(other.err).toMatch(/holds a run with other config/);
   }, 600_000);
 
   it('evaluates: ProbeX beats StatNN and chance, routing is exact, the table is written', () => {

@@ -105,13 +105,27 @@ function loadTree(t: TreeSamples, layer: string, needFeatures: boolean, log: (s:
 
 const relFile = (seed: number, tree: string, name: string): string => join(`seed-${seed}`, tree, `${name}.safetensors`);
 
+/** The run already in `out`, if any; it must have been started with the same source, settings and methods. */
+function resumable(o: TrainRunOptions, fresh: RunManifest): RunManifest | null {
+  if (!existsSync(runPath(o.out))) return null;
+  const prev = readRun(o.out);
+  const same = (k: 'source' | 'config' | 'methods' | 'text'): boolean => JSON.stringify(prev[k]) === JSON.stringify(fresh[k]);
+  const differ = (['source', 'config', 'methods', 'text'] as const).filter((k) => !same(k));
+  if (differ.length) {
+    throw new Error(`${o.out} holds a run with other ${differ.join(', ')} (${differ.map((k) => JSON.stringify(prev[k])).join('; ')}); choose another --out, or rerun with the same settings to continue it`);
+  }
+  return prev;
+}
+
+/** Trains every tree of every seed. A rerun with the same settings continues an interrupted run: run.json is written
+ * after every expert, and experts whose checkpoints exist are not trained again. */
 export async function trainRun(o: TrainRunOptions): Promise<RunManifest> {
   const log = o.log ?? (() => {});
   const methods = o.methods ?? ['probex', 'dense', 'dense-z', 'statnn'];
   const seeds = o.seeds ?? 1;
   if (!(Number.isInteger(seeds) && seeds >= 1)) throw new Error(`--seeds must be a positive whole number, got ${seeds}`);
   mkdirSync(o.out, { recursive: true });
-  const manifest: RunManifest = {
+  const fresh: RunManifest = {
     format: RUN_FORMAT,
     source: o.source,
     created: new Date().toISOString(),
@@ -120,17 +134,24 @@ export async function trainRun(o: TrainRunOptions): Promise<RunManifest> {
     text: o.text ? { encoder: o.text.encoder, file: o.text.file } : null,
     seeds: [],
   };
+  const manifest = resumable(o, fresh) ?? fresh;
+  const save = (): void => writeFileAtomic(runPath(o.out), JSON.stringify(manifest, null, 1));
+  const done = (file: string | undefined): boolean => file !== undefined && existsSync(join(o.out, file));
   const sweepCache = new Map<string, string>();
+  for (const t of manifest.seeds[0]?.trees ?? []) {
+    if (t.sweep?.length) sweepCache.set(t.tree, t.sweep.reduce((a, b) => (b.val > a.val ? b : a)).layer);
+  }
   for (let seed = 0; seed < seeds; seed++) {
     log(`split seed ${seed}`);
-    const entry: RunManifest['seeds'][number] = { seed, trees: [], shared: [] };
-    manifest.seeds.push(entry);
+    let entry = manifest.seeds.find((e) => e.seed === seed);
+    if (!entry) manifest.seeds.push((entry = { seed, trees: [], shared: [] }));
     const trees = o.trees.map((t) => resplit(t, seed));
     const chosen = new Map<string, { layer: string; shape: [number, number] }>();
     for (const t of trees) {
       const layers = treeLayers(t);
       const named = typeof o.layer === 'string' ? o.layer : o.layer?.[t.tree];
-      const record: TreeRun = { tree: t.tree, task: t.task, layer: '', shape: [0, 0], labels: t.labels, heldout: t.heldout, experts: [] };
+      let record = entry.trees.find((r) => r.tree === t.tree);
+      if (!record) entry.trees.push((record = { tree: t.tree, task: t.task, layer: '', shape: [0, 0], labels: t.labels, heldout: t.heldout, experts: [] }));
       if (o.sweep && !named && !sweepCache.has(t.tree)) {
         record.sweep = [];
         for (const l of layers) {
@@ -141,56 +162,51 @@ export async function trainRun(o: TrainRunOptions): Promise<RunManifest> {
           r.expert.dispose();
           [data.train, data.val, data.valHoldout].forEach((d) => d && disposeSplit(d));
         }
-        const best = record.sweep.reduce((a, b) => (b.val > a.val ? b : a));
-        sweepCache.set(t.tree, best.layer);
+        sweepCache.set(t.tree, record.sweep.reduce((a, b) => (b.val > a.val ? b : a)).layer);
       }
       const layerName = named ?? sweepCache.get(t.tree) ?? defaultLayer(layers).name;
       const info = layers.find((l) => l.name === layerName);
       if (!info) throw new Error(`tree "${t.tree}": no layer "${layerName}" (has ${layers.map((l) => l.name).join(', ')})`);
+      if (record.layer && record.layer !== layerName) throw new Error(`${o.out}: tree "${t.tree}" was trained on layer "${record.layer}", not "${layerName}"; choose another --out`);
       record.layer = layerName;
       record.shape = info.shape;
       chosen.set(t.tree, { layer: layerName, shape: info.shape });
-      const data = loadTree(t, layerName, methods.includes('statnn'), log);
+      const textMethods = t.task === 'single' && o.text ? methods.filter((m) => m === 'probex' || m === 'dense-z') : [];
+      const has = (method: Method, head: HeadKind): boolean => record.experts.some((e) => e.method === method && e.head === head && done(e.file));
+      const todo = [...methods.map((m) => [m, 'classes'] as const), ...textMethods.map((m) => [m, 'text'] as const)].filter(([m, h]) => !has(m, h));
+      if (todo.length === 0) {
+        log(`  ${t.tree}: all experts of seed ${seed} are there`);
+        continue;
+      }
+      const data = loadTree(t, layerName, todo.some(([m]) => m === 'statnn'), log);
       const common = { task: t.task, tree: t.tree, train: data.train, val: data.val, log };
-      for (const method of methods) {
-        log(`  ${t.tree} ${method}`);
-        const r = await trainExpert({ ...common, method, head: 'classes', config: { ...o.config, seed: seed + 1 } });
-        const file = relFile(seed, t.tree, method);
+      for (const [method, head] of todo) {
+        log(`  ${t.tree} ${method}${head === 'text' ? ' text-aligned' : ''}`);
+        const valHoldout = head === 'text' && data.valHoldout ? { data: data.valHoldout, classes: t.heldout } : null;
+        const r = await trainExpert({ ...common, method, head, text: head === 'text' ? o.text! : undefined, valHoldout, config: { ...o.config, seed: seed + 1 } });
+        const file = relFile(seed, t.tree, head === 'text' ? `${method}-text` : method);
         await saveExpert(r, o.out, file);
-        record.experts.push({ method, head: 'classes', file, parameters: r.parameters, seconds: r.seconds, best: r.best });
-        log(`  ${t.tree} ${method}: best val ${(100 * r.best.score).toFixed(1)}% at epoch ${r.best.epoch}, ${r.parameters} parameters, ${r.seconds.toFixed(1)} s`);
+        const rec: ExpertRecord = { method, head, file, parameters: r.parameters, seconds: r.seconds, best: r.best };
+        if (r.zeroShot) {
+          r.expert.restore(r.zeroShot.state);
+          rec.zeroShotFile = relFile(seed, t.tree, `${method}-text.zeroshot`);
+          await saveExpert(r, o.out, rec.zeroShotFile);
+        }
+        record.experts = [...record.experts.filter((e) => !(e.method === method && e.head === head)), rec];
+        save();
+        log(`  ${t.tree} ${method}${head === 'text' ? ' text' : ''}: best val ${(100 * r.best.score).toFixed(1)}% at epoch ${r.best.epoch}${r.zeroShot ? `, best val_holdout ${(100 * r.zeroShot.score).toFixed(1)}%` : ''}, ${r.parameters} parameters, ${r.seconds.toFixed(1)} s`);
         r.expert.dispose();
       }
-      if (t.task === 'single' && o.text) {
-        for (const method of methods.filter((m) => m === 'probex' || m === 'dense-z')) {
-          log(`  ${t.tree} ${method} text-aligned`);
-          const valHoldout = data.valHoldout ? { data: data.valHoldout, classes: t.heldout } : null;
-          const r = await trainExpert({ ...common, method, head: 'text', text: o.text, valHoldout, config: { ...o.config, seed: seed + 1 } });
-          const file = relFile(seed, t.tree, `${method}-text`);
-          await saveExpert(r, o.out, file);
-          const rec: ExpertRecord = { method, head: 'text', file, parameters: r.parameters, seconds: r.seconds, best: r.best };
-          if (r.zeroShot) {
-            r.expert.restore(r.zeroShot.state);
-            rec.zeroShotFile = relFile(seed, t.tree, `${method}-text.zeroshot`);
-            await saveExpert(r, o.out, rec.zeroShotFile);
-          }
-          record.experts.push(rec);
-          log(`  ${t.tree} ${method} text: best seen val ${(100 * r.best.score).toFixed(1)}%${r.zeroShot ? `, best val_holdout ${(100 * r.zeroShot.score).toFixed(1)}%` : ''}`);
-          r.expert.dispose();
-        }
-      }
       [data.train, data.val, data.valHoldout].forEach((d) => d && disposeSplit(d));
-      entry.trees.push(record);
-      writeFileAtomic(runPath(o.out), JSON.stringify(manifest, null, 1));
     }
-    if (o.shared !== false && methods.includes('probex')) await trainShared(trees, chosen, seed, o, entry, log);
-    writeFileAtomic(runPath(o.out), JSON.stringify(manifest, null, 1));
+    if (o.shared !== false && methods.includes('probex')) await trainShared(trees, chosen, seed, o, entry, log, done, save);
+    save();
   }
   return manifest;
 }
 
 /** The ablation: one ProbeX for all multi-label trees whose chosen layers share a name and shape, no routing. */
-async function trainShared(trees: TreeSamples[], chosen: Map<string, { layer: string; shape: [number, number] }>, seed: number, o: TrainRunOptions, entry: RunManifest['seeds'][number], log: (s: string) => void): Promise<void> {
+async function trainShared(trees: TreeSamples[], chosen: Map<string, { layer: string; shape: [number, number] }>, seed: number, o: TrainRunOptions, entry: RunManifest['seeds'][number], log: (s: string) => void, done: (file: string) => boolean, save: () => void): Promise<void> {
   const groups = new Map<string, TreeSamples[]>();
   for (const t of trees) {
     if (t.task !== 'multi-label') continue;
@@ -201,13 +217,16 @@ async function trainShared(trees: TreeSamples[], chosen: Map<string, { layer: st
   for (const [key, group] of groups) {
     if (group.length < 2) continue;
     const layer = key.split('|')[0];
+    const names = group.map((t) => t.tree);
+    if (entry.shared.some((e) => e.layer === layer && JSON.stringify(e.trees) === JSON.stringify(names) && done(e.file))) continue;
     const union = treeSamples('shared', group.flatMap((t) => t.models.map((m) => ({ ...m, id: `${t.tree}/${m.id}` }))), null);
     log(`  shared ProbeX over ${group.map((t) => t.tree).join(', ')} (${layer})`);
     const data = loadTree(union, layer, false, log);
     const r = await trainExpert({ method: 'probex', head: 'classes', task: 'multi-label', tree: 'shared', train: data.train, val: data.val, config: { ...o.config, seed: seed + 1 }, log });
     const file = relFile(seed, 'shared', `probex-${entry.shared.length}`);
     await saveExpert(r, o.out, file);
-    entry.shared.push({ method: 'probex', head: 'classes', file, parameters: r.parameters, seconds: r.seconds, best: r.best, trees: group.map((t) => t.tree), layer });
+    entry.shared.push({ method: 'probex', head: 'classes', file, parameters: r.parameters, seconds: r.seconds, best: r.best, trees: names, layer });
+    save();
     r.expert.dispose();
     [data.train, data.val, data.valHoldout].forEach((d) => d && disposeSplit(d));
   }
