@@ -79,8 +79,7 @@ const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
 export function formatSummary(s: ZooSummary): string {
   const lines = [`zoo ${s.zoo}: preset ${s.preset}, ${s.status}; ${s.seenClasses} seen + ${s.heldoutClasses} held-out fine-tuning classes`];
-  lines.push(`${'tree'.padEnd(22)}${'architecture'.padEnd(42)}${'base (pretraining data)'.padEnd(32)}${'models done/planned'.padEnd(64)}held-out quality`);
-  for (const t of s.trees) {
+  const rows = s.trees.map((t) => {
     const counts = Object.entries(t.counts).map(([k, v]) => `${k} ${v.done}/${v.planned}`).join(', ');
     const base = !t.base ? '-' : t.base.accuracy !== undefined ? `${pct(t.base.accuracy)} acc, ${t.pretrain}` : `MSE ${t.base.loss?.toFixed(4)}, ${t.pretrain}`;
     const quality = t.accuracy
@@ -88,8 +87,12 @@ export function formatSummary(s: ZooSummary): string {
       : t.reconstruction
         ? `MSE ${t.reconstruction.mean.toFixed(4)} vs base ${t.reconstruction.baseMean.toFixed(4)} (${pct(t.reconstruction.improved)} of LoRAs beat the base)`
         : '-';
-    lines.push(`${t.name.padEnd(22)}${t.architecture.padEnd(42)}${base.padEnd(32)}${counts.padEnd(64)}${quality}`);
-  }
+    return [t.name, t.architecture, base, counts, quality];
+  });
+  const header = ['tree', 'architecture', 'base (pretraining data)', 'models done/planned', 'held-out quality'];
+  // Columns as wide as their widest cell, two spaces apart.
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)) + 2);
+  for (const r of [header, ...rows]) lines.push(r.map((v, c) => (c < r.length - 1 ? v.padEnd(widths[c]) : v)).join(''));
   const probed = s.trees.flatMap((t) => t.signal ?? []);
   if (probed.length) {
     lines.push('', 'per-layer signal (linear probe on the weights, test split):');
