@@ -50,9 +50,11 @@ export function resolveText(a: SourceArgs): (ClassText & { file: string }) | nul
 
 /** The command's own source options, else the ones the run was trained with. */
 export function runSource(a: SourceArgs, run: RunManifest): SourceArgs {
-  if (a.zoo || a.modelj) return a;
+  // The trees the run trained, unless the command names others.
+  const trees = a.trees ?? (run.source.zoo ? [...new Set(run.seeds.flatMap((s) => s.trees.map((t) => t.tree)))].join(',') || undefined : undefined);
+  if (a.zoo || a.modelj) return { ...a, trees };
   const m = run.source.modelj;
-  return { ...a, zoo: run.source.zoo, modelj: m?.root, subset: m?.subset, 'class-map': a['class-map'] ?? m?.classMap, layer: a.layer ?? m?.layer };
+  return { ...a, trees, zoo: run.source.zoo, modelj: m?.root, subset: m?.subset, 'class-map': a['class-map'] ?? m?.classMap, layer: a.layer ?? m?.layer };
 }
 
 export function positiveNumber(name: string, v: string | undefined, integer: boolean): number | undefined {

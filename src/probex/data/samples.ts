@@ -50,6 +50,10 @@ export function zooSamples(zoo: string, trees?: readonly string[]): TreeSamples[
     const t = m.trees[name];
     if (!t) throw new Error(`${zoo}: no tree "${name}" (has ${Object.keys(m.trees).join(', ')})`);
     const models = t.models.map((r): ModelSample => ({ id: r.id, tree: name, split: r.split, classes: r.classes, path: modelPath(zoo, name, r.split, r.id) }));
+    if (models.length === 0) {
+      const built = Object.entries(m.trees).filter(([, x]) => x.models.length > 0).map(([n]) => n);
+      throw new Error(`${zoo}: tree "${name}" has no models yet (the zoo is ${m.status}); name the trees to use with --trees ${built.join(',')}`);
+    }
     return treeSamples(name, models, t.base ? basePath(zoo, name) : null);
   });
 }
