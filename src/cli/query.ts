@@ -1,22 +1,14 @@
 // `probex predict` (which tree a model file belongs to, its likeliest fine-tuning classes, the nearest class prompts)
 // and `probex search` (the models of a run's zoo that best match a free-text query), with seed 0's experts.
-import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { initNode } from '../node/index.ts';
 import { Expert } from '../probex/expert.ts';
-import { embedModel, embedText, search } from '../probex/api.ts';
+import { embedModel, embedText, runOnFiles, search } from '../probex/api.ts';
 import { Router } from '../probex/routing/router.ts';
-import { readRun, type RunManifest, type TreeRun } from '../probex/run.ts';
+import { loadRunExpert, readRun, type RunManifest, type TreeRun } from '../probex/run.ts';
 import { loadUseLite } from '../probex/text/use-lite.ts';
-import { runExpert, textRows } from '../probex/train.ts';
-import { LayerData } from '../probex/data/dataset.ts';
+import { textRows } from '../probex/train.ts';
 import { SOURCE_OPTIONS, runSource, positiveNumber, resolveText, resolveTrees } from './source.ts';
-
-function loadExpert(run: string, file: string): Expert {
-  const path = join(run, file);
-  return Expert.load(new Uint8Array(readFileSync(path)), path);
-}
 
 function treeRun(run: RunManifest, tree: string): TreeRun {
   const t = run.seeds[0]?.trees.find((r) => r.tree === tree);
@@ -50,7 +42,7 @@ export async function predictCommand(args: string[]): Promise<void> {
   const experts = new Map<string, Expert>();
   const expertFor = (file: string): Expert => {
     let e = experts.get(file);
-    if (!e) experts.set(file, (e = loadExpert(values.run!, file)));
+    if (!e) experts.set(file, (e = loadRunExpert(values.run!, file)));
     return e;
   };
   const predictions: Prediction[] = [];
@@ -61,9 +53,7 @@ export async function predictCommand(args: string[]): Promise<void> {
     const cls = tr.experts.find((e) => e.method === 'probex' && e.head === 'classes');
     if (cls) {
       const expert = expertFor(cls.file);
-      const sample = { id: 'input', tree: routed.tree, split: 'test' as const, classes: [], path: file };
-      const layer = LayerData.load([sample], tr.layer);
-      const { logits } = await runExpert(expert, { samples: [sample], layer, labels: tr.labels, targets: new Float32Array(tr.labels.length), classIndex: Int32Array.of(-1) }, null).finally(() => layer.dispose());
+      const { logits } = await runOnFiles(expert, [file]);
       const probs = expert.spec.task === 'single' ? softmax(logits) : logits.map((v) => 1 / (1 + Math.exp(-v)));
       result.classes = [...probs.keys()].sort((a, b) => probs[b] - probs[a]).slice(0, top).map((i) => ({ class: tr.labels[i], probability: probs[i] }));
     }
@@ -115,7 +105,7 @@ export async function searchCommand(args: string[]): Promise<void> {
   const hits: { tree: string; id: string; split: string; classes: string[]; path: string; cosine: number }[] = [];
   for (const tr of withText) {
     const rec = tr.experts.find((e) => e.method === 'probex' && e.head === 'text')!;
-    const expert = loadExpert(values.run, rec.file);
+    const expert = loadRunExpert(values.run, rec.file);
     if (expert.spec.textEncoder && expert.spec.textEncoder !== encoder.name) throw new Error(`expert of "${tr.tree}" was trained on ${expert.spec.textEncoder} embeddings; the query was embedded with ${encoder.name}`);
     const t = trees.find((x) => x.tree === tr.tree);
     if (!t) continue;

@@ -27,17 +27,21 @@ function normalizeRows(v: Float32Array, dim: number): Float32Array {
   return out;
 }
 
-/** Unit-length representations of models (row i for paths[i]), reading only the expert's layer from each file. */
-export async function embedModels(expert: Expert, paths: readonly string[]): Promise<Float32Array> {
+/** An expert run on model files (reading only its layer from each): representations [n, rep] and, for a class
+ * head, class logits [n, labels] (row i for paths[i]). */
+export async function runOnFiles(expert: Expert, paths: readonly string[]): Promise<{ reps: Float32Array; logits: Float32Array }> {
   const samples: ModelSample[] = paths.map((path, i) => ({ id: String(i), tree: expert.spec.tree, split: 'test', classes: [], path }));
   const layer = LayerData.load(samples, expert.spec.layer);
   try {
-    const d = { samples, layer, labels: [], targets: new Float32Array(0), classIndex: new Int32Array(samples.length).fill(-1) };
-    const { reps } = await runExpert(expert, d, null);
-    return normalizeRows(reps, expert.encoder.outDim);
+    return await runExpert(expert, { samples, layer, labels: [], targets: new Float32Array(0), classIndex: new Int32Array(samples.length).fill(-1) }, null);
   } finally {
     layer.dispose();
   }
+}
+
+/** Unit-length representations of models (row i for paths[i]), reading only the expert's layer from each file. */
+export async function embedModels(expert: Expert, paths: readonly string[]): Promise<Float32Array> {
+  return normalizeRows((await runOnFiles(expert, paths)).reps, expert.encoder.outDim);
 }
 
 export async function embedModel(expert: Expert, path: string): Promise<Float32Array> {

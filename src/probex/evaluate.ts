@@ -2,14 +2,12 @@
 // recovery for fine-tuning classes; top-1/top-5 for single-class trees; in-distribution and zero-shot accuracy,
 // text-to-model retrieval and model-to-text for text-aligned experts; k-NN on the representations), the shared
 // ablation scored per tree, all per model-split seed.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { bySplit, type TreeSamples } from './data/samples.ts';
 import { attachFeatures, disposeSplit, labelRows, loadSplitData, type SplitData } from './data/split-data.ts';
 import { Expert } from './expert.ts';
 import { knnClassify, knnMultiLabel, meanAveragePrecision, perLabelAccuracy, retrieval, topKAccuracy, topKRecovery } from './metrics.ts';
 import { resplit } from './resplit.ts';
-import { readRun, type ExpertRecord, type RunManifest } from './run.ts';
+import { loadRunExpert, readRun, type ExpertRecord, type RunManifest } from './run.ts';
 import { runExpert, textRows, type ClassText } from './train.ts';
 
 export interface MetricRow {
@@ -30,11 +28,6 @@ export interface EvaluateOptions {
 }
 
 const sigmoid = (x: Float32Array): Float32Array => x.map((v) => 1 / (1 + Math.exp(-v)));
-
-function loadExpert(run: string, file: string): Expert {
-  const path = join(run, file);
-  return Expert.load(new Uint8Array(readFileSync(path)), path);
-}
 
 /** Only the items (rows of a score matrix) whose label index is known. */
 function known(logits: Float32Array, classIndex: Int32Array, c: number): { scores: Float32Array; truth: Int32Array } {
@@ -107,7 +100,7 @@ async function evaluateTree(o: EvaluateOptions, run: RunManifest, seed: number, 
   if (needFeatures) attachFeatures(train, [test, holdout].filter((d): d is SplitData => d !== null));
   const rows: MetricRow[] = [];
   for (const e of rec.experts) {
-    const expert = loadExpert(o.run, e.file);
+    const expert = loadRunExpert(o.run, e.file);
     try {
       let metrics: Record<string, number>;
       if (e.head === 'classes') {
@@ -118,7 +111,7 @@ async function evaluateTree(o: EvaluateOptions, run: RunManifest, seed: number, 
         if (!o.text) throw new Error(`${e.file}: a text-aligned expert needs the text embeddings`);
         metrics = textMetrics('seen_', (await runExpert(expert, test, textRows(o.text, rec.labels))).logits, test, rec.labels.length);
         if (holdout && rec.heldout.length > 0) {
-          const zs = e.zeroShotFile ? loadExpert(o.run, e.zeroShotFile) : expert;
+          const zs = e.zeroShotFile ? loadRunExpert(o.run, e.zeroShotFile) : expert;
           const r = await runExpert(zs, holdout, textRows(o.text, rec.heldout));
           Object.assign(metrics, textMetrics('zeroshot_', r.logits, holdout, rec.heldout.length));
           metrics.chance_zeroshot_top1 = 1 / rec.heldout.length;
@@ -136,7 +129,7 @@ async function evaluateTree(o: EvaluateOptions, run: RunManifest, seed: number, 
 }
 
 async function evaluateShared(o: EvaluateOptions, seed: number, trees: TreeSamples[], rec: ExpertRecord & { layer: string }, log: (s: string) => void): Promise<MetricRow[]> {
-  const expert = loadExpert(o.run, rec.file);
+  const expert = loadRunExpert(o.run, rec.file);
   const rows: MetricRow[] = [];
   try {
     for (const name of rec.trees ?? []) {

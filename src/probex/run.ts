@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../node/files.ts';
 import { bySplit, treeSamples, type TreeSamples } from './data/samples.ts';
 import { attachFeatures, disposeSplit, loadSplitData, type SplitData } from './data/split-data.ts';
-import type { HeadKind, Method } from './expert.ts';
+import { Expert, type HeadKind, type Method } from './expert.ts';
 import { defaultLayer, treeLayers } from './layer-choice.ts';
 import { resplit } from './resplit.ts';
 import { trainExpert, type ClassText, type TrainConfig, type TrainResult } from './train.ts';
@@ -78,6 +78,12 @@ export function readRun(run: string): RunManifest {
   return m;
 }
 
+/** A checkpoint of a run, by its path relative to the run folder (as run.json records it). */
+export function loadRunExpert(run: string, file: string): Expert {
+  const path = join(run, file);
+  return Expert.load(new Uint8Array(readFileSync(path)), path);
+}
+
 async function saveExpert(r: TrainResult, run: string, file: string): Promise<void> {
   const path = join(run, file);
   mkdirSync(dirname(path), { recursive: true });
@@ -101,6 +107,10 @@ function loadTree(t: TreeSamples, layer: string, needFeatures: boolean, log: (s:
   if (needFeatures) attachFeatures(train, [val, valHoldout].filter((d): d is SplitData => d !== null));
   log(`  ${t.tree}: ${layer} [${train.layer.rows} x ${train.layer.cols}${train.layer.kind === 'lora' ? `, LoRA rank ${train.layer.rank}` : ''}], ${train.layer.count} train / ${val?.layer.count ?? 0} val models`);
   return { train, val, valHoldout };
+}
+
+function disposeLoaded(d: Loaded): void {
+  for (const split of [d.train, d.val, d.valHoldout]) if (split) disposeSplit(split);
 }
 
 const relFile = (seed: number, tree: string, name: string): string => join(`seed-${seed}`, tree, `${name}.safetensors`);
@@ -160,7 +170,7 @@ export async function trainRun(o: TrainRunOptions): Promise<RunManifest> {
           record.sweep.push({ layer: l.name, shape: l.shape, val: r.best.score, seconds: r.seconds });
           log(`    sweep ${l.name} [${l.shape.join(' x ')}]: val ${(100 * r.best.score).toFixed(1)}% (${r.seconds.toFixed(1)} s)`);
           r.expert.dispose();
-          [data.train, data.val, data.valHoldout].forEach((d) => d && disposeSplit(d));
+          disposeLoaded(data);
         }
         sweepCache.set(t.tree, record.sweep.reduce((a, b) => (b.val > a.val ? b : a)).layer);
       }
@@ -197,7 +207,7 @@ export async function trainRun(o: TrainRunOptions): Promise<RunManifest> {
         log(`  ${t.tree} ${method}${head === 'text' ? ' text' : ''}: best val ${(100 * r.best.score).toFixed(1)}% at epoch ${r.best.epoch}${r.zeroShot ? `, best val_holdout ${(100 * r.zeroShot.score).toFixed(1)}%` : ''}, ${r.parameters} parameters, ${r.seconds.toFixed(1)} s`);
         r.expert.dispose();
       }
-      [data.train, data.val, data.valHoldout].forEach((d) => d && disposeSplit(d));
+      disposeLoaded(data);
     }
     if (o.shared !== false && methods.includes('probex')) await trainShared(trees, chosen, seed, o, entry, log, done, save);
     save();
@@ -228,6 +238,6 @@ async function trainShared(trees: TreeSamples[], chosen: Map<string, { layer: st
     entry.shared.push({ method: 'probex', head: 'classes', file, parameters: r.parameters, seconds: r.seconds, best: r.best, trees: names, layer });
     save();
     r.expert.dispose();
-    [data.train, data.val, data.valHoldout].forEach((d) => d && disposeSplit(d));
+    disposeLoaded(data);
   }
 }

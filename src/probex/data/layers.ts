@@ -78,17 +78,21 @@ export function readLayer(path: string, layer: string): LayerMatrix {
   }
 }
 
-/** X of a layer as one dense row-major matrix (forms up . down for a LoRA; meant for small layers and baselines). */
-export function denseMatrix(m: LayerMatrix): Float32Array {
-  if (m.kind === 'dense') return m.data;
-  const out = new Float32Array(m.rows * m.cols);
+/** up . down of a LoRA layer, times `scale`, accumulated into `out` (float32 or float64, row-major [rows, cols]). */
+export function loraProduct<T extends Float32Array | Float64Array>(m: Extract<LayerMatrix, { kind: 'lora' }>, out: T, scale = 1): T {
   for (let o = 0; o < m.rows; o++) {
     for (let k = 0; k < m.rank; k++) {
-      const u = m.up[o * m.rank + k];
+      const u = scale * m.up[o * m.rank + k];
       if (u === 0) continue;
       const row = k * m.cols;
-      for (let i = 0; i < m.cols; i++) out[o * m.cols + i] += u * m.down[row + i];
+      const at = o * m.cols;
+      for (let i = 0; i < m.cols; i++) out[at + i] += u * m.down[row + i];
     }
   }
   return out;
+}
+
+/** X of a layer as one dense row-major matrix (forms up . down for a LoRA; meant for small layers and baselines). */
+export function denseMatrix(m: LayerMatrix): Float32Array {
+  return m.kind === 'dense' ? m.data : loraProduct(m, new Float32Array(m.rows * m.cols));
 }

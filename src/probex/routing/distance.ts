@@ -3,7 +3,7 @@
 // (alpha / rank) up . down, since a LoRA file holds only the adapters, not the weights they are added to.
 import { readSafetensorsFile, type SafetensorsFileReader } from '../../node/safetensors-file.ts';
 import type { SafeDType } from '../../core/io/safetensors.ts';
-import { LORA_SUFFIX, isHead, readLayerFrom } from '../data/layers.ts';
+import { LORA_SUFFIX, isHead, loraProduct, readLayerFrom } from '../data/layers.ts';
 
 const DOWN = '.lora.down.weight';
 const UP = '.lora.up.weight';
@@ -35,17 +35,7 @@ export function loraDelta(f: SafetensorsFileReader, prefix: string): Float64Arra
   if (m.kind !== 'lora') throw new Error(`${f.path}: "${prefix}" is not a LoRA pair`);
   const alpha = Number(f.metadata.alpha);
   const scale = f.metadata.alpha !== undefined && Number.isFinite(alpha) ? alpha / m.rank : 1;
-  const out = new Float64Array(m.rows * m.cols);
-  for (let o = 0; o < m.rows; o++) {
-    for (let k = 0; k < m.rank; k++) {
-      const u = scale * m.up[o * m.rank + k];
-      if (u === 0) continue;
-      const row = k * m.cols;
-      const at = o * m.cols;
-      for (let i = 0; i < m.cols; i++) out[at + i] += u * m.down[row + i];
-    }
-  }
-  return out;
+  return loraProduct(m, new Float64Array(m.rows * m.cols), scale);
 }
 
 /** The float tensors of a file a distance is taken over, in name order: `head.*` excluded, integer tensors skipped

@@ -10,6 +10,7 @@ import { permutation, seededRandom } from '../../datasets/split.ts';
 import { readManifest, type ModelRecord } from './manifest.ts';
 import { modelPath } from './layout.ts';
 import { join } from 'node:path';
+import { denseMatrix, readLayerFrom } from '../data/layers.ts';
 
 export interface LayerSignal {
   tree: string;
@@ -33,16 +34,8 @@ function layerMatrices(path: string): Map<string, { shape: number[]; data: Float
       const shape = f.info(name).shape;
       if (name.endsWith('lora.down.weight')) {
         const layer = name.slice(0, -'.lora.down.weight'.length);
-        const down = f.readF32(name);
-        const up = f.readF32(`${layer}.lora.up.weight`);
-        const [r, inp] = shape;
-        const outDim = f.info(`${layer}.lora.up.weight`).shape[0];
-        const prod = new Float32Array(outDim * inp);
-        for (let o = 0; o < outDim; o++) for (let k = 0; k < r; k++) {
-          const u = up[o * r + k];
-          for (let i = 0; i < inp; i++) prod[o * inp + i] += u * down[k * inp + i];
-        }
-        out.set(`${layer}.lora (up . down)`, { shape: [outDim, inp], data: prod });
+        const m = readLayerFrom(f, `${layer}.lora`);
+        out.set(`${layer}.lora (up . down)`, { shape: [m.rows, m.cols], data: denseMatrix(m) });
       } else if (shape.length === 2 && name.endsWith('weight') && !name.startsWith('head.') && !name.includes('.lora.')) {
         out.set(name, { shape, data: f.readF32(name) });
       }
