@@ -5,7 +5,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { encodeSafetensors } from '../src/core/index.ts';
 import { buildZoo } from '../src/probex/zoo/build.ts';
 import { readManifest, type Manifest } from '../src/probex/zoo/manifest.ts';
@@ -14,6 +14,8 @@ import { measureSignal } from '../src/probex/zoo/signal.ts';
 import { PRESETS } from '../src/probex/zoo/presets.ts';
 import { basePath, modelPath } from '../src/probex/zoo/layout.ts';
 import { readSafetensorsFile } from '../src/node/safetensors-file.ts';
+import { acquireLock } from '../src/node/files.ts';
+import { binomialKernel, smoothImages } from '../src/probex/zoo/data.ts';
 import { loadClassEmbeddings } from '../src/probex/text/precomputed.ts';
 import { textEmbeddingsPath } from '../src/probex/text/class-embeddings.ts';
 import { USE_LITE_NAME } from '../src/probex/text/use-lite.ts';
@@ -150,6 +152,65 @@ describe('resuming an interrupted build', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('guarding a zoo folder', () => {
+  it('refuses to resume a tree built with another recipe, and changes nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zoo-recipe-'));
+    try {
+      await buildZoo({ preset: 'tiny', out: dir, trees: ['mlp-mnist'], maxModels: 2 });
+      const m = readManifest(dir)!;
+      (m.trees['mlp-mnist'].spec as { epochs: number[] }).epochs = [99];
+      writeFileSync(join(dir, 'zoo.json'), JSON.stringify(m));
+      const before = readFileSync(join(dir, 'zoo.json'));
+      await expect(buildZoo({ preset: 'tiny', out: dir, trees: ['mlp-mnist'] })).rejects.toThrow(/tree mlp-mnist .* another recipe/);
+      expect(readFileSync(join(dir, 'zoo.json')).equals(before)).toBe(true);
+      expect(existsSync(join(dir, '.build.lock'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a folder that a running build holds, and takes over a lock left by a dead one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zoo-lock-'));
+    const sleeper = spawn('sleep', ['60']);
+    try {
+      writeFileSync(join(dir, '.build.lock'), String(sleeper.pid));
+      await expect(buildZoo({ preset: 'tiny', out: dir })).rejects.toThrow(new RegExp(`in use by process ${sleeper.pid}`));
+      expect(existsSync(join(dir, 'zoo.json'))).toBe(false);
+      sleeper.kill();
+      await new Promise((r) => sleeper.once('exit', r));
+      const release = acquireLock(join(dir, '.build.lock'), 'test');
+      expect(readFileSync(join(dir, '.build.lock'), 'utf8')).toBe(String(process.pid));
+      release();
+      expect(existsSync(join(dir, '.build.lock'))).toBe(false);
+    } finally {
+      sleeper.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('smoothing drawings (the LoRA tree)', () => {
+  it('uses a normalized binomial kernel and rejects even widths', () => {
+    expect(binomialKernel(5)).toEqual([1, 4, 6, 4, 1].map((v) => v / 16));
+    expect(binomialKernel(1)).toEqual([1]);
+    expect(() => binomialKernel(4)).toThrow(/odd positive integer, got 4/);
+  });
+
+  it('spreads one pixel into the outer product of the kernel, cut at the image border', () => {
+    const img = new Float32Array(2 * 784);
+    img[784 + 10 * 28 + 12] = 1;
+    img[0] = 1; // a corner pixel: half of each kernel falls outside
+    smoothImages(img, 5);
+    const k = binomialKernel(5);
+    for (let dy = -2; dy <= 2; dy++) for (let dx = -2; dx <= 2; dx++) expect(img[784 + (10 + dy) * 28 + 12 + dx]).toBeCloseTo(k[dy + 2] * k[dx + 2], 7);
+    expect(img.subarray(784).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
+    expect(img[0]).toBeCloseTo(k[2] * k[2], 7);
+    expect(img.subarray(0, 784).reduce((a, b) => a + b, 0)).toBeCloseTo((k[2] + k[3] + k[4]) ** 2, 6);
+    const same = Float32Array.from([0.5, 0.25]);
+    expect([...smoothImages(same, 0)]).toEqual([0.5, 0.25]);
   });
 });
 

@@ -2,8 +2,9 @@
 // sampled (epochs, learning rate). Every finished model is written atomically and recorded in zoo.json, and a rerun
 // skips what exists, so an interrupted build resumes without redoing or corrupting finished models.
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { encodeSafetensors } from '../../core/index.ts';
-import { writeFileAtomic } from '../../node/files.ts';
+import { acquireLock, writeFileAtomic } from '../../node/files.ts';
 import { readSafetensorsFile } from '../../node/safetensors-file.ts';
 import { listQuickdrawClasses } from '../../datasets/quickdraw.ts';
 import { mixSeed, permutation, seededRandom } from '../../datasets/split.ts';
@@ -134,7 +135,8 @@ async function buildBase(zoo: string, spec: TreeSpec, split: ClassSplit, log: (s
     return { state, record };
   }
   const p = spec.pretrain;
-  const data = await loadPretrainSet(p.source, split.pretrain, p.perClass);
+  const smoothing = spec.kind === 'lora' ? spec.smoothing : 0;
+  const data = await loadPretrainSet(p.source, split.pretrain, p.perClass, smoothing);
   try {
     const t0 = performance.now();
     const job = { items: [data.trainItems], labels: [data.trainLabels], seeds: [p.seed] };
@@ -162,6 +164,7 @@ async function buildBase(zoo: string, spec: TreeSpec, split: ClassSplit, log: (s
       seed: String(p.seed),
       epochs: String(p.epochs),
       learning_rate: String(p.lr),
+      ...(smoothing ? { smoothing: String(smoothing) } : {}),
       ...metric,
     };
     writeFileAtomic(path, toSafetensors(state, metadata));
@@ -259,7 +262,7 @@ async function buildTree(zoo: string, spec: TreeSpec, preset: Preset, manifest: 
           split: p.split,
           record: JSON.stringify(rec),
         };
-        if (spec.kind === 'lora') Object.assign(metadata, { rank: String(spec.rank), alpha: String(spec.alpha) });
+        if (spec.kind === 'lora') Object.assign(metadata, { rank: String(spec.rank), alpha: String(spec.alpha), smoothing: String(spec.smoothing) });
         for (const [key, v] of Object.entries(metrics[k])) metadata[key] = String(v);
         writeFileAtomic(modelPath(zoo, spec.name, p.split, p.id), toSafetensors(states[k], metadata));
         record.models.push(rec);
@@ -299,6 +302,15 @@ export async function buildZoo(opts: BuildOptions): Promise<BuildReport> {
   const unknown = (opts.trees ?? []).filter((n) => !preset.trees.some((t) => t.name === n));
   if (unknown.length) throw new Error(`zoo: preset ${preset.name} has no tree ${unknown.join(', ')} (has ${preset.trees.map((t) => t.name).join(', ')})`);
   const trees = opts.trees ? preset.trees.filter((t) => opts.trees!.includes(t.name)) : preset.trees;
+  const release = acquireLock(join(opts.out, '.build.lock'), `zoo ${opts.out}`);
+  try {
+    return await buildLocked(opts, preset, trees, log);
+  } finally {
+    release();
+  }
+}
+
+async function buildLocked(opts: BuildOptions, preset: Preset, trees: TreeSpec[], log: (s: string) => void): Promise<BuildReport> {
   const split = splitClasses(await listQuickdrawClasses());
   let manifest = readManifest(opts.out);
   if (manifest && manifest.preset !== preset.name) {
@@ -309,7 +321,15 @@ export async function buildZoo(opts: BuildOptions): Promise<BuildReport> {
     manifest = { format: 'probex-zoo/1', preset: preset.name, created: now, updated: now, status: 'building', sources: DATA_SOURCES, classSplit: split, trees: {} };
   }
   for (const spec of preset.trees) {
-    if (manifest.trees[spec.name]) continue;
+    const stored = manifest.trees[spec.name];
+    if (stored && trees.includes(spec) && JSON.stringify(stored.spec) !== JSON.stringify(spec)) {
+      // Resuming would mix models of two recipes in one tree.
+      throw new Error(
+        `zoo: tree ${spec.name} in ${opts.out} was built with another recipe than this version's "${preset.name}" preset ` +
+          `(stored ${JSON.stringify(stored.spec)}); build into a new folder, or delete ${spec.name}/ and its entry in zoo.json to rebuild that tree`,
+      );
+    }
+    if (stored) continue;
     const pool = treePool(spec, split);
     const planned: Record<string, number> = {};
     for (const p of planTree(spec, pool, treeSeed(preset, spec))) planned[p.split] = (planned[p.split] ?? 0) + 1;
@@ -318,17 +338,23 @@ export async function buildZoo(opts: BuildOptions): Promise<BuildReport> {
   writeManifest(opts.out, manifest);
   await ensureTextEmbeddings(opts.out, log);
 
-  const needed = [...new Set(trees.flatMap((t) => manifest!.trees[t.name].pool))].sort();
-  const drawings = await loadDrawingSet(needed);
+  // One upload of the drawings per smoothing width, holding the pools of the trees that use it.
+  const widthOf = (t: TreeSpec): number => (t.kind === 'lora' ? t.smoothing : 0);
+  const drawingSets = new Map<number, DrawingSet>();
   const budget = { left: opts.maxModels ?? Infinity };
   const report: BuildReport = { trees: [], complete: false };
   try {
     for (const spec of trees) {
       log(`tree ${spec.name}`);
-      report.trees.push(await buildTree(opts.out, spec, preset, manifest, drawings, budget, log));
+      const width = widthOf(spec);
+      if (!drawingSets.has(width)) {
+        const needed = [...new Set(trees.filter((t) => widthOf(t) === width).flatMap((t) => manifest!.trees[t.name].pool))].sort();
+        drawingSets.set(width, await loadDrawingSet(needed, width));
+      }
+      report.trees.push(await buildTree(opts.out, spec, preset, manifest, drawingSets.get(width)!, budget, log));
     }
   } finally {
-    drawings.dispose();
+    for (const d of drawingSets.values()) d.dispose();
   }
   const planned = (t: TreeSpec): number => Object.values(manifest!.trees[t.name].planned).reduce((a, b) => a + b, 0);
   report.complete = preset.trees.every((t) => manifest!.trees[t.name].models.length === planned(t));

@@ -2,7 +2,7 @@
 // 80/20 train/test split per class) and the pretraining sets of the bases (QuickDraw pretraining pool, MNIST,
 // Fashion-MNIST). Everything is read from package files.
 import { Tensor, tensor } from '../../core/index.ts';
-import { loadQuickdrawClasses, QUICKDRAW_PIXELS } from '../../datasets/quickdraw.ts';
+import { loadQuickdrawClasses, QUICKDRAW_PIXELS, QUICKDRAW_SIZE } from '../../datasets/quickdraw.ts';
 import { loadFashionMnist, loadMnist } from '../../datasets/mnist.ts';
 import { permutation, seededRandom, mixSeed } from '../../datasets/split.ts';
 import { SPLIT_SEED } from './classes.ts';
@@ -20,14 +20,52 @@ export interface DrawingSet {
   dispose(): void;
 }
 
-export async function loadDrawingSet(classes: readonly string[]): Promise<DrawingSet> {
+/** Binomial kernel of an odd width (5: [1, 4, 6, 4, 1] / 16), normalized to sum 1. */
+export function binomialKernel(width: number): number[] {
+  if (!Number.isInteger(width) || width < 1 || width % 2 === 0) throw new Error(`zoo: smoothing width must be an odd positive integer, got ${width}`);
+  let k = [1];
+  for (let i = 1; i < width; i++) k = [...k, 0].map((v, j) => v + (j > 0 ? k[j - 1] : 0));
+  const sum = k.reduce((a, b) => a + b, 0);
+  return k.map((v) => v / sum);
+}
+
+/** Each 28x28 row of `images` convolved with a separable binomial kernel (zero outside the image), in place;
+ * width 0 or 1 leaves the images unchanged. */
+export function smoothImages(images: Float32Array, width: number): Float32Array {
+  if (width <= 1) return images;
+  const k = binomialKernel(width);
+  const h = k.length >> 1;
+  const side = QUICKDRAW_SIZE;
+  const tmp = new Float32Array(QUICKDRAW_PIXELS);
+  for (let at = 0; at < images.length; at += QUICKDRAW_PIXELS) {
+    const img = images.subarray(at, at + QUICKDRAW_PIXELS);
+    for (let y = 0; y < side; y++) {
+      for (let x = 0; x < side; x++) {
+        let s = 0;
+        for (let j = -h; j <= h; j++) if (x + j >= 0 && x + j < side) s += k[j + h] * img[y * side + x + j];
+        tmp[y * side + x] = s;
+      }
+    }
+    for (let y = 0; y < side; y++) {
+      for (let x = 0; x < side; x++) {
+        let s = 0;
+        for (let j = -h; j <= h; j++) if (y + j >= 0 && y + j < side) s += k[j + h] * tmp[(y + j) * side + x];
+        img[y * side + x] = s;
+      }
+    }
+  }
+  return images;
+}
+
+/** `smoothing`: width of a binomial blur applied to every drawing (0: none); see the LoRA tree's spec. */
+export async function loadDrawingSet(classes: readonly string[], smoothing = 0): Promise<DrawingSet> {
   const per = await loadQuickdrawClasses(classes);
   const flat = new Float32Array(classes.length * DRAWINGS_PER_CLASS * QUICKDRAW_PIXELS);
   per.forEach((rows, c) => {
     if (rows.length < DRAWINGS_PER_CLASS) throw new Error(`zoo: class "${classes[c]}" has ${rows.length} drawings, need ${DRAWINGS_PER_CLASS}`);
     rows.slice(0, DRAWINGS_PER_CLASS).forEach((r, i) => flat.set(r, (c * DRAWINGS_PER_CLASS + i) * QUICKDRAW_PIXELS));
   });
-  const images = tensor(flat, [classes.length * DRAWINGS_PER_CLASS, QUICKDRAW_PIXELS]);
+  const images = tensor(smoothImages(flat, smoothing), [classes.length * DRAWINGS_PER_CLASS, QUICKDRAW_PIXELS]);
   // A class's split depends only on its name, so the same drawings are held out whichever set loads the class.
   const orders = classes.map((name) => permutation(DRAWINGS_PER_CLASS, seededRandom(mixSeed(SPLIT_SEED, hashName(name)))));
   const rows = (c: number, from: number, to: number): Int32Array => Int32Array.from(orders[c].slice(from, to), (i) => c * DRAWINGS_PER_CLASS + i);
@@ -62,7 +100,7 @@ export interface PretrainSet {
 }
 
 /** `perClass` caps the examples per class (QuickDraw has 100; MNIST-like sets about 6,000). */
-export async function loadPretrainSet(source: PretrainSource, quickdrawClasses: readonly string[], perClass: number): Promise<PretrainSet> {
+export async function loadPretrainSet(source: PretrainSource, quickdrawClasses: readonly string[], perClass: number, smoothing = 0): Promise<PretrainSet> {
   let images: Float32Array;
   let labels: Int32Array;
   let classes: string[];
@@ -105,6 +143,6 @@ export async function loadPretrainSet(source: PretrainSource, quickdrawClasses: 
   };
   const [trainItems, trainLabels] = pick(0, cut);
   const [testItems, testLabels] = pick(cut, n);
-  const t = tensor(images, [n, QUICKDRAW_PIXELS]);
+  const t = tensor(smoothImages(images, smoothing), [n, QUICKDRAW_PIXELS]);
   return { source, classes, images: t, trainItems, trainLabels, testItems, testLabels, dispose: () => t.dispose() };
 }
