@@ -1,5 +1,6 @@
-// The reduction benchmark suite: sums (rows, columns, whole arrays up to 2^28 floats) and row softmax, every variant
-// and "auto" side by side with TF.js's tf.sum / tf.softmax on the same device, each result checked against float64.
+// The reduction benchmark suite: sums (rows, columns, whole arrays up to 2^28 floats) and softmax (rows, and whole
+// arrays of 2^26 and 2^28 floats), every variant and "auto" side by side with TF.js's tf.sum / tf.softmax on the same
+// device, each result checked against float64.
 import { add, tensor, type Tensor } from '../src/node/index.ts';
 import {
   defaultReducePlan,
@@ -61,7 +62,24 @@ function benches(): ReduceBench[] {
         variants: ['tree-256-split', 'subgroup-256-split', 'thread-256-split'],
       }),
     ),
+    // One softmax over the whole vector: the multi-pass path (max and sum over chunks, then one normalizing pass).
+    ...[26, 28].map(
+      (p): ReduceBench => ({
+        op: 'softmax',
+        shape: [2 ** p],
+        axis: 0,
+        label: `softmax of 2^${p} floats`,
+        variants: ['tree-256-split', 'subgroup-256-split', 'thread-256-split'],
+      }),
+    ),
   ];
+}
+
+/** The reductions of the benchmark as autotuner shapes, those whose input fits one binding of `maxBytes`. */
+export function reduceTuneShapes(maxBytes: number): { family: ReduceFamily; outer: number; r: number; inner: number; label: string }[] {
+  return benches()
+    .filter((b) => 4 * size(b.shape) <= maxBytes)
+    .map((b) => ({ family: b.op === 'sum' ? ('reduce' as const) : ('softmax' as const), ...view(b), label: b.label }));
 }
 
 /** The [outer, r, inner] view a bench reduces. */
@@ -89,14 +107,20 @@ function expectedSamples(b: ReduceBench, x: Float32Array, count: number): Expect
       return { index, want, bound: 1e-4 * want + 1e-7 };
     });
   }
+  // Max and normalizer per line, computed once: the 2^28-float softmax is one line.
+  const stats = new Map<number, { m: number; s: number }>();
   return pickSamples(size(b.shape), count).map((index) => {
     const o = Math.floor(index / (r * inner));
     const j = index % inner;
-    const v = line(o, j);
-    let m = -Infinity;
-    for (const u of v) m = Math.max(m, u);
-    let s = 0;
-    for (const u of v) s += Math.exp(u - m);
+    if (!stats.has(o * inner + j)) {
+      const v = line(o, j);
+      let m = -Infinity;
+      for (const u of v) m = Math.max(m, u);
+      let s = 0;
+      for (const u of v) s += Math.exp(u - m);
+      stats.set(o * inner + j, { m, s });
+    }
+    const { m, s } = stats.get(o * inner + j)!;
     const want = Math.exp(x[index] - m) / s;
     return { index, want, bound: 1e-4 * want + 1e-9 };
   });
@@ -266,7 +290,7 @@ async function runBench(ctx: BenchContext, b: ReduceBench): Promise<ReduceRecord
 
 export const suite: BenchSuite = {
   name: 'reduce',
-  about: 'sum (rows, columns, 2^24..2^28 floats) and row softmax variants vs TF.js WebGPU, checked; ms, GB/s, ratio',
+  about: 'sum (rows, columns, 2^24..2^28 floats) and softmax (rows; 2^26, 2^28 floats) variants vs TF.js WebGPU, checked; ms, GB/s, ratio',
   async run(ctx) {
     const { engine: e, args } = ctx;
     attachTuning(ctx, 'reduction choices, where it has any,');

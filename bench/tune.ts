@@ -1,17 +1,19 @@
-// `npm run bench -- tune`: run the matmul autotuner (src/core/tune/autotune.ts) on the benchmark's shapes that fit
-// this adapter and save the choices to the tuning file (default bench/tuning.json), which `npm run bench -- matmul`
-// and any program calling loadTuning() then use. Classes already in the file are kept; delete the file to re-tune.
+// `npm run bench -- tune`: run the matmul and reduction autotuners (src/core/tune/) on the benchmarks' shapes that
+// fit this adapter and save the choices to the tuning file (default bench/tuning.json), which the benchmarks, the
+// probex CLI and any program calling loadTuning() then use. Classes already in the file are kept; delete it to re-tune.
 import { autotuneMatmul } from '../src/core/tune/autotune.ts';
+import { autotuneReduce } from '../src/core/tune/reduce.ts';
 import { loadTuning, writeTuningFile } from '../src/node/tuning.ts';
 import { planMatmul } from '../src/core/prims/matmul.ts';
 import { DEFAULT_TUNING_FILE, type BenchRecord, type BenchSuite } from './common.ts';
 import { matmulShapes, shapeLabel } from './matmul.ts';
+import { reduceTuneShapes } from './reduce.ts';
 
 const size = (s: readonly number[]): number => s.reduce((x, y) => x * y, 1);
 
 export const suite: BenchSuite = {
   name: 'tune',
-  about: `autotune matmul variants per shape class on this adapter, saved to ${DEFAULT_TUNING_FILE} (--tuning FILE)`,
+  about: `autotune matmul and reduction variants per shape class on this adapter, saved to ${DEFAULT_TUNING_FILE} (--tuning FILE)`,
   async run(ctx) {
     const { engine: e, info, args } = ctx;
     const file = args.tuning ?? DEFAULT_TUNING_FILE;
@@ -26,8 +28,34 @@ export const suite: BenchSuite = {
     });
     const results = await autotuneMatmul(e, shapes, { table, log: (l) => ctx.log(`  ${l}`), trials: args.trials ?? 3 });
     writeTuningFile(file, table);
-    ctx.log(`tuning: ${results.filter((r) => !r.cached).length} class(es) timed, ${results.filter((r) => r.cached).length} already known; wrote ${file}`);
-    return results.map((r, i): BenchRecord => {
+    const reductions = reduceTuneShapes(maxBytes).filter((s) => !args.shapes || args.shapes.some((f) => s.label.includes(f)));
+    const reduced = await autotuneReduce(e, reductions, { table, log: (l) => ctx.log(`  ${l}`), trials: args.trials ?? 3 });
+    writeTuningFile(file, table);
+    const all = [...results, ...reduced];
+    ctx.log(`tuning: ${all.filter((r) => !r.cached).length} class(es) timed, ${all.filter((r) => r.cached).length} already known; wrote ${file}`);
+    const reduceRecords = reduced.map((r, i): BenchRecord => {
+      const s = reductions[i];
+      const ms = r.ms[r.variant] ?? null;
+      const n = s.outer * s.r * s.inner;
+      return {
+        op: `${s.family}-tune`,
+        variant: r.variant,
+        shape: s.label,
+        ms,
+        gflops: ms === null ? null : n / ms / 1e6,
+        peer_ms: null,
+        ratio: null,
+        adapter: info.description,
+        software: info.isSoftware,
+        flops: n,
+        min_ms: null,
+        trials: r.cached ? 0 : args.trials ?? 3,
+        reps: 0,
+        check: 'skipped',
+        note: r.cached ? `${r.key}: already tuned` : `${r.key}: ${Object.entries(r.ms).map(([v, t]) => `${v} ${t.toFixed(2)}`).join(', ')} ms`,
+      };
+    });
+    const matmulRecords = results.map((r, i): BenchRecord => {
       const flops = 2 * r.shape.batch * r.shape.m * r.shape.n * r.shape.k;
       const ms = r.ms[r.variant] ?? null;
       return {
@@ -48,5 +76,6 @@ export const suite: BenchSuite = {
         note: r.cached ? `${r.key}: already tuned` : `${r.key}: ${Object.entries(r.ms).map(([v, t]) => `${v} ${t!.toFixed(2)}`).join(', ')} ms`,
       };
     });
+    return [...matmulRecords, ...reduceRecords];
   },
 };

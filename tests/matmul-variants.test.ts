@@ -60,6 +60,39 @@ const BATCHED: Case[] = [
 // Long K with a small output: the split-K shape class (default chunking), plus forced chunk counts on a short K.
 const LONG_K: Case[] = [c2(5, 4099, 3), { batchA: [2], batchB: [2], mkn: [3, 4099, 6] }, c2(7, 33, 129, 3), c2(9, 50, 10, 50)];
 
+// The ProbeX shapes at their real m, k and n, batches cut to 2 (a batch only offsets each matrix): the batched probe
+// responses [128 x 768 x 768] x [768 x 128] and [128 x 128 x 768] x [768 x 128], the long-K [128 x 16384] x
+// [16384 x 128], the backward forms of each (dA = dC B^T, dB = A^T dC), and the probe gradient's K = 98,304
+// ([768 x 98304] x [98304 x 128] with 8 of its 768 rows).
+const PROBEX: { c: Case; ta: boolean; tb: boolean }[] = [
+  { c: { batchA: [2], batchB: [], mkn: [768, 768, 128] }, ta: false, tb: false },
+  { c: { batchA: [2], batchB: [], mkn: [768, 128, 768] }, ta: false, tb: true },
+  { c: { batchA: [2], batchB: [2], mkn: [768, 768, 128] }, ta: true, tb: false },
+  { c: { batchA: [2], batchB: [], mkn: [128, 768, 128] }, ta: false, tb: false },
+  { c: { batchA: [2], batchB: [], mkn: [128, 128, 768] }, ta: false, tb: true },
+  { c: c2(128, 16384, 128), ta: false, tb: false },
+  { c: c2(128, 128, 16384), ta: false, tb: true },
+  { c: c2(16384, 128, 128), ta: true, tb: false },
+  { c: c2(8, 98304, 128), ta: false, tb: false },
+];
+const probexRefs = new Map<number, { a: R.Arr; b: R.Arr; want: R.Arr }>();
+
+async function checkProbex(variant: MatmulVariant, i: number): Promise<void> {
+  const { c, ta, tb } = PROBEX[i];
+  const [m, k, n] = c.mkn;
+  if (!probexRefs.has(i)) {
+    const a = randArr([...c.batchA, ...(ta ? [k, m] : [m, k])], 500 + i);
+    const b = randArr([...c.batchB, ...(tb ? [n, k] : [k, n])], 600 + i);
+    probexRefs.set(i, { a, b, want: R.matmul(a, b, ta, tb) });
+  }
+  const { a, b, want } = probexRefs.get(i)!;
+  const y = tidy(() => matmulK(toGpu(a), toGpu(b), ta, tb, { variant }));
+  const got = await y.data();
+  y.dispose();
+  expect([...y.shape]).toEqual(want.shape);
+  expectClose(got, want.data, TOL.accumulateK(k), `${variant} ${label(ta, tb)} [${[...c.batchA, ...(ta ? [k, m] : [m, k])]}] x [${[...c.batchB, ...(tb ? [n, k] : [k, n])]}]`);
+}
+
 async function check(variant: MatmulVariant, c: Case, ta: boolean, tb: boolean, seed: number): Promise<void> {
   const [m, k, n] = c.mkn;
   const a = randArr([...c.batchA, ...(ta ? [k, m] : [m, k])], seed);
@@ -89,6 +122,10 @@ describe('matmul variants against the float64 reference', () => {
         if (skip()) t.skip();
         for (const [i, [ta, tb]] of COMBOS.entries()) for (const c of BATCHED) await check(variant, c, ta, tb, 10 * i + 3);
       });
+      it('the ProbeX shapes and their backward forms (m, k, n as in ProbeX)', async (t) => {
+        if (skip()) t.skip();
+        for (let i = 0; i < PROBEX.length; i++) await checkProbex(variant, i);
+      }, 120_000);
       it('long K (4099) with a small output', async (t) => {
         if (skip()) t.skip();
         const cases = variant === 'splitk' ? LONG_K : LONG_K.filter((c) => c.splits === undefined);

@@ -12,7 +12,8 @@ import {
   type ReduceChooser,
   type PassKernel,
 } from '../src/core/prims/reduce.ts';
-import { emptyTuning, recordChoice, setTuning } from '../src/core/tune/table.ts';
+import { adapterKey, emptyTuning, recordChoice, setTuning } from '../src/core/tune/table.ts';
+import { autotuneReduce } from '../src/core/tune/reduce.ts';
 import { useEngine } from './support/engine.ts';
 import { checkOp, expectClose, randArr, rng, toGpu } from './support/harness.ts';
 import * as R from './support/reference.ts';
@@ -267,6 +268,53 @@ describe('the default chooser', () => {
 });
 
 describe('tuned choices', () => {
+  it('the autotuner times every candidate once per class, records the fastest, and the reductions then use it', async () => {
+    const e = held.engine;
+    const table = emptyTuning();
+    setTuning(e, table);
+    try {
+      const shapes = [
+        { family: 'reduce' as const, outer: 37, r: 1000, inner: 1 },
+        { family: 'softmax' as const, outer: 5, r: 3001, inner: 1 },
+      ];
+      const first = await autotuneReduce(e, shapes, { table, trials: 1 });
+      for (const [i, r] of first.entries()) {
+        const problem = { ...shapes[i], pass: 0, subgroups: hasSubgroups(), software: e.info.isSoftware };
+        expect(r.cached).toBe(false);
+        expect(r.key).toBe(reduceClassKey(problem));
+        expect(Object.keys(r.ms).sort()).toEqual([...reduceCandidates(problem)].sort());
+        expect(Object.values(r.ms).every((ms) => ms > 0)).toBe(true);
+        expect(r.ms[r.variant]).toBe(Math.min(...Object.values(r.ms)));
+        expect(table.adapters[adapterKey(e.info)].entries[r.key].variant).toBe(r.variant);
+      }
+      // Same classes again: answered from the table, nothing timed.
+      const again = await autotuneReduce(e, [{ family: 'reduce', outer: 37, r: 1000, inner: 1 }], { table });
+      expect(again[0]).toMatchObject({ cached: true, variant: first[0].variant, ms: {} });
+      // The sum now runs the recorded variant's first pass, and still sums correctly.
+      const plan = reduceVariantPlan(first[0].variant, { ...shapes[0], pass: 0, subgroups: hasSubgroups(), software: e.info.isSoftware })!;
+      const seen: string[] = [];
+      const run = e.run.bind(e);
+      e.run = (shader, args) => {
+        seen.push(shader);
+        run(shader, args);
+      };
+      try {
+        const a = randArr([37, 1000], 8, 0, 1);
+        const x = toGpu(a);
+        const y = E.sum(x, 1);
+        const kernel = { tree: 'reduce_rows', subgroup: 'reduce_rows_sg', thread: 'reduce_strided' }[plan.kernel];
+        expect(seen[0]).toBe(kernel);
+        expectClose(await y.data(), R.reduce(a, 1, false, (v) => v.reduce((p, q) => p + q, 0)).data, TOL.accumulate, 'sum with the tuned plan');
+        x.dispose();
+        y.dispose();
+      } finally {
+        e.run = run;
+      }
+    } finally {
+      setTuning(e, null);
+    }
+  });
+
   it('a tuning-table entry for a pass class overrides the heuristic; named variants parse', async () => {
     const e = held.engine;
     const problem = { family: 'reduce' as const, outer: 128, r: 768, inner: 1, pass: 0, subgroups: hasSubgroups(), software: e.info.isSoftware };

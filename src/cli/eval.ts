@@ -2,7 +2,7 @@
 // ProbeX, routing accuracy over the test models of all trees, and the results table (RUN/results.md and .json).
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { initNode } from '../node/index.ts';
+import { startEngine } from './engine.ts';
 import { writeFileAtomic } from '../node/files.ts';
 import { evaluateRun } from '../probex/evaluate.ts';
 import { aggregate, markdownTable, sweepTable } from '../probex/results.ts';
@@ -19,7 +19,7 @@ export async function evalCommand(args: string[]): Promise<void> {
   const src = runSource(values, run);
   const { trees } = resolveTrees(src);
   const text = resolveText({ ...src, text: values.text ?? run.text?.file });
-  const engine = await initNode();
+  const engine = await startEngine();
   const log = values.json ? (s: string) => process.stderr.write(`${s}\n`) : (s: string) => console.log(s);
   log(`adapter: ${engine.info.description}${engine.info.isSoftware ? ' [software adapter]' : ''}`);
   const rows = await evaluateRun({ run: values.run, trees, text, log });

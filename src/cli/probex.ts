@@ -2,7 +2,7 @@
 // `predict`, `search`. Every command takes --json for machine-readable output; errors print one line naming the
 // problem and exit non-zero.
 import { parseArgs } from 'node:util';
-import { initNode } from '../node/index.ts';
+import { startEngine } from './engine.ts';
 import { buildZoo } from '../probex/zoo/build.ts';
 import { summarizeZoo, formatSummary } from '../probex/zoo/summary.ts';
 import { measureSignal } from '../probex/zoo/signal.ts';
@@ -38,7 +38,7 @@ async function zooBuild(args: string[]): Promise<void> {
   const out = values.out ?? `zoo-${values.preset}`;
   const maxModels = values['max-models'] !== undefined ? Number(values['max-models']) : undefined;
   if (maxModels !== undefined && !(Number.isInteger(maxModels) && maxModels >= 0)) throw new Error(`--max-models must be a whole number, got ${values['max-models']}`);
-  const engine = await initNode();
+  const engine = await startEngine();
   const log = values.json ? (s: string) => process.stderr.write(`${s}\n`) : (s: string) => console.log(s);
   log(`adapter: ${engine.info.description}${engine.info.isSoftware ? ' [software adapter]' : ''}`);
   const t0 = performance.now();
@@ -63,7 +63,7 @@ async function zooSummary(args: string[]): Promise<void> {
   if (positionals.length !== 1) throw new Error('zoo summary takes one folder');
   summarizeZoo(positionals[0]); // fails early, with the reason, on a folder that is not a zoo
   if (values.signal) {
-    const engine = await initNode();
+    const engine = await startEngine();
     await measureSignal(positionals[0], values.json ? () => {} : (s) => console.log(s));
     engine.destroy();
   }

@@ -1,7 +1,7 @@
 // `probex predict` (which tree a model file belongs to, its likeliest fine-tuning classes, the nearest class prompts)
 // and `probex search` (the models of a run's zoo that best match a free-text query), with seed 0's experts.
 import { parseArgs } from 'node:util';
-import { initNode } from '../node/index.ts';
+import { startEngine } from './engine.ts';
 import { Expert } from '../probex/expert.ts';
 import { embedModel, embedText, runOnFiles, search } from '../probex/api.ts';
 import { Router } from '../probex/routing/router.ts';
@@ -37,7 +37,7 @@ export async function predictCommand(args: string[]): Promise<void> {
   const src = runSource(values, run);
   const { trees } = resolveTrees(src);
   const text = resolveText({ ...src, text: values.text ?? run.text?.file });
-  const engine = await initNode();
+  const engine = await startEngine();
   const router = trees.length > 1 ? Router.fromTrees(trees) : null;
   const experts = new Map<string, Expert>();
   const expertFor = (file: string): Expert => {
@@ -101,7 +101,7 @@ export async function searchCommand(args: string[]): Promise<void> {
   if (withText.length === 0) throw new Error(`${values.run}: no text-aligned ProbeX expert (train one on a tree of single-class models with text embeddings)`);
   const encoder = await loadUseLite();
   const query = await encoder.embed([positionals[0]]);
-  const engine = await initNode();
+  const engine = await startEngine();
   const hits: { tree: string; id: string; split: string; classes: string[]; path: string; cosine: number }[] = [];
   for (const tr of withText) {
     const rec = tr.experts.find((e) => e.method === 'probex' && e.head === 'text')!;

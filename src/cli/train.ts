@@ -1,7 +1,7 @@
 // `probex train`: experts (ProbeX and the baselines, both heads where the tree has them) for every tree of a zoo or a
 // Model-J subset, optionally with a layer sweep and several model-split seeds.
 import { parseArgs } from 'node:util';
-import { initNode } from '../node/index.ts';
+import { startEngine } from './engine.ts';
 import { METHODS, type Method } from '../probex/expert.ts';
 import { trainRun } from '../probex/run.ts';
 import type { TrainConfig } from '../probex/train.ts';
@@ -51,7 +51,7 @@ export async function trainCommand(args: string[]): Promise<void> {
   if (values['learn-scale']) config.learnScale = true;
   const { trees, source, layer } = resolveTrees(values);
   const text = resolveText(values);
-  const engine = await initNode();
+  const engine = await startEngine();
   const log = values.json ? (s: string) => process.stderr.write(`${s}\n`) : (s: string) => console.log(s);
   log(`adapter: ${engine.info.description}${engine.info.isSoftware ? ' [software adapter]' : ''}`);
   const t0 = performance.now();

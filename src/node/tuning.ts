@@ -1,7 +1,7 @@
 // Node-side persistence of the autotuner's choices: read a tuning JSON file (src/core/tune/table.ts format) and attach
 // it to an engine, or write a table back. The file can be shipped with a project or deleted to re-tune.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from './files.ts';
 import { emptyTuning, setTuning, validateTuning, type TuningTable } from '../core/tune/table.ts';
 import type { Engine } from '../core/engine.ts';
 
@@ -22,8 +22,7 @@ export function readTuningFile(path: string): TuningTable {
 }
 
 export function writeTuningFile(path: string, table: TuningTable): void {
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, `${JSON.stringify(validateTuning(table), null, 2)}\n`);
+  writeFileAtomic(path, `${JSON.stringify(validateTuning(table), null, 2)}\n`);
 }
 
 /** Read `path` and attach it to the engine; returns the table (empty when the file does not exist). */

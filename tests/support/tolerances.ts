@@ -10,6 +10,12 @@ export const TOL = {
   /** Forward of long accumulations (matmul, large reductions): f32 sums of k terms drift by ~k * 2^-24. */
   accumulate: { rtol: 1e-4, atol: 1e-4 } as Tol,
   /**
+   * Dot products of length k of uniform(-1, 1) inputs (the ProbeX shapes, k up to 98,304): partial sums grow like
+   * sqrt(k / 9) and each of the k additions rounds by up to 2^-24 of one, so the error of a sequential f32 sum walks to
+   * about k / 3 * 2^-24 at worst-aligned signs; 8x that, and never below accumulate.
+   */
+  accumulateK: (k: number): Tol => ({ rtol: 1e-4, atol: Math.max(1e-4, (8 * k * 2 ** -24) / 3) }),
+  /**
    * Outputs that are small by nature, such as softmax over rows of up to ~1e6 elements (each ~1 / r): only a relative
    * bound means anything there; the normalizer is a sum of up to ~1e6 terms, hence accumulate's rtol.
    */
