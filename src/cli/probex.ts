@@ -13,7 +13,7 @@ import { evalCommand } from './eval.ts';
 import { predictCommand, searchCommand } from './query.ts';
 
 const USAGE = `usage:
-  probex zoo build [--preset tiny|medium|default] [--out DIR] [--trees a,b] [--max-models N] [--json]
+  probex zoo build [--preset tiny|medium|default] [--out DIR] [--trees a,b] [--max-models N] [--chunk N] [--json]
   probex zoo summary DIR [--signal] [--json]
   probex inspect FILE.safetensors [--json]
   probex train (--zoo DIR [--trees a,b] | --modelj DIR --subset NAME [--class-map FILE]) --out RUN
@@ -32,6 +32,7 @@ async function zooBuild(args: string[]): Promise<void> {
       out: { type: 'string' },
       trees: { type: 'string' },
       'max-models': { type: 'string' },
+      chunk: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -42,7 +43,9 @@ async function zooBuild(args: string[]): Promise<void> {
   const log = values.json ? (s: string) => process.stderr.write(`${s}\n`) : (s: string) => console.log(s);
   log(`adapter: ${engine.info.description}${engine.info.isSoftware ? ' [software adapter]' : ''}`);
   const t0 = performance.now();
-  const report = await buildZoo({ preset: values.preset!, out, trees: values.trees?.split(','), maxModels, log });
+  const chunk = values.chunk !== undefined ? Number(values.chunk) : undefined;
+  if (chunk !== undefined && !(Number.isInteger(chunk) && chunk >= 1)) throw new Error(`--chunk must be a whole number of models >= 1, got ${values.chunk}`);
+  const report = await buildZoo({ preset: values.preset!, out, trees: values.trees?.split(','), maxModels, chunk, log });
   const seconds = (performance.now() - t0) / 1000;
   const trained = report.trees.reduce((n, t) => n + t.trained, 0);
   const result = { zoo: out, preset: values.preset, adapter: engine.info, seconds, trained, modelsPerSecond: trained / seconds, ...report };

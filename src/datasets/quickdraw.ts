@@ -16,8 +16,10 @@ const gunzipAsync = promisify(gunzip);
 
 let cachedDir: string | null = null;
 
-/** The folder holding the package's `<class>.ndjson.gz` files. */
+/** The folder holding the package's `<class>.ndjson.gz` files, or PROBEX_QUICKDRAW_DIR (a copy of that folder, for
+ * machines without node_modules, e.g. a bundle). */
 export function quickdrawDrawingsDir(): string {
+  if (process.env.PROBEX_QUICKDRAW_DIR) return process.env.PROBEX_QUICKDRAW_DIR;
   if (cachedDir) return cachedDir;
   let pkg: string;
   try {

@@ -100,6 +100,9 @@ export interface BuildOptions {
   trees?: string[];
   /** Stop after this many fine-tunes in this run (for time-boxed runs on a CPU); the build resumes later. */
   maxModels?: number;
+  /** Models trained together in one batch (default: the preset's). Each model keeps its own data order and optimizer
+   * state, so this changes speed and memory, not what a model learns; a GPU takes a few hundred. */
+  chunk?: number;
   log?: (line: string) => void;
 }
 
@@ -222,7 +225,7 @@ async function trainChunk(spec: TreeSpec, base: StateDict, chunk: ModelPlan[], d
   }
 }
 
-async function buildTree(zoo: string, spec: TreeSpec, preset: Preset, manifest: Manifest, drawings: DrawingSet, budget: { left: number }, log: (s: string) => void): Promise<BuildReport['trees'][number]> {
+async function buildTree(zoo: string, spec: TreeSpec, preset: Preset, manifest: Manifest, drawings: DrawingSet, budget: { left: number }, chunkSize: number, log: (s: string) => void): Promise<BuildReport['trees'][number]> {
   const record = manifest.trees[spec.name];
   const base = await buildBase(zoo, spec, manifest.classSplit, log);
   record.base = base.record;
@@ -244,8 +247,8 @@ async function buildTree(zoo: string, spec: TreeSpec, preset: Preset, manifest: 
   const t0 = performance.now();
   let trained = 0;
   for (const group of groups.values()) {
-    for (let at = 0; at < group.length && budget.left > 0; at += preset.chunk) {
-      const chunk = group.slice(at, at + Math.min(preset.chunk, budget.left));
+    for (let at = 0; at < group.length && budget.left > 0; at += chunkSize) {
+      const chunk = group.slice(at, at + Math.min(chunkSize, budget.left));
       const c0 = performance.now();
       const { states, metrics, trainLoss } = await trainChunk(spec, base.state, chunk, drawings);
       chunk.forEach((p, k) => {
@@ -302,6 +305,7 @@ export async function buildZoo(opts: BuildOptions): Promise<BuildReport> {
   const unknown = (opts.trees ?? []).filter((n) => !preset.trees.some((t) => t.name === n));
   if (unknown.length) throw new Error(`zoo: preset ${preset.name} has no tree ${unknown.join(', ')} (has ${preset.trees.map((t) => t.name).join(', ')})`);
   const trees = opts.trees ? preset.trees.filter((t) => opts.trees!.includes(t.name)) : preset.trees;
+  if (opts.chunk !== undefined && !(Number.isInteger(opts.chunk) && opts.chunk >= 1)) throw new Error(`zoo: chunk must be a whole number of models >= 1, got ${opts.chunk}`);
   const release = acquireLock(join(opts.out, '.build.lock'), `zoo ${opts.out}`);
   try {
     return await buildLocked(opts, preset, trees, log);
@@ -342,6 +346,7 @@ async function buildLocked(opts: BuildOptions, preset: Preset, trees: TreeSpec[]
   const widthOf = (t: TreeSpec): number => (t.kind === 'lora' ? t.smoothing : 0);
   const drawingSets = new Map<number, DrawingSet>();
   const budget = { left: opts.maxModels ?? Infinity };
+  const chunkSize = opts.chunk ?? preset.chunk;
   const report: BuildReport = { trees: [], complete: false };
   try {
     for (const spec of trees) {
@@ -351,7 +356,7 @@ async function buildLocked(opts: BuildOptions, preset: Preset, trees: TreeSpec[]
         const needed = [...new Set(trees.filter((t) => widthOf(t) === width).flatMap((t) => manifest!.trees[t.name].pool))].sort();
         drawingSets.set(width, await loadDrawingSet(needed, width));
       }
-      report.trees.push(await buildTree(opts.out, spec, preset, manifest, drawingSets.get(width)!, budget, log));
+      report.trees.push(await buildTree(opts.out, spec, preset, manifest, drawingSets.get(width)!, budget, chunkSize, log));
     }
   } finally {
     for (const d of drawingSets.values()) d.dispose();
