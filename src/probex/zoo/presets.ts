@@ -112,7 +112,7 @@ export const PRESETS: Record<string, Preset> = {
     chunk: 16,
     trees: [
       ...mlpTrees([32, 32], 12, 10, [3], { epochs: 2, perClass: 20, lr: 2e-3, batch: 64 }),
-      loraTree([32, 8, 32], 10, 4, 2, [4], { epochs: 2, perClass: 20, lr: 2e-3, batch: 64 }),
+      loraTree([32, 8, 32], 10, 4, 5, [4], { epochs: 2, perClass: 20, lr: 2e-3, batch: 64 }),
       vitTree({ dim: 16, depth: 1, heads: 2, mlpDim: 32 }, { models: 12, pool: 10, epochs: [2], lr: [1e-3, 2e-3, 3e-3], batch: 32 }, { epochs: 1, perClass: 20, lr: 2e-3, batch: 64 }),
     ],
   },

@@ -87,9 +87,11 @@ export function formatSummary(s: ZooSummary): string {
       : t.reconstruction
         ? `MSE ${t.reconstruction.mean.toFixed(4)} vs base ${t.reconstruction.baseMean.toFixed(4)} (${pct(t.reconstruction.improved)} of LoRAs beat the base)`
         : '-';
-    return [t.name, t.architecture, base, counts, quality];
+    const done = Object.values(t.counts).reduce((n, v) => n + v.done, 0);
+    const speed = done && t.trainSeconds > 0 ? `${Math.round(t.trainSeconds)} s, ${(done / t.trainSeconds).toFixed(2)}/s` : '-';
+    return [t.name, t.architecture, base, counts, speed, quality];
   });
-  const header = ['tree', 'architecture', 'base (pretraining data)', 'models done/planned', 'held-out quality'];
+  const header = ['tree', 'architecture', 'base (pretraining data)', 'models done/planned', 'fine-tune time', 'held-out quality'];
   // Columns as wide as their widest cell, two spaces apart.
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)) + 2);
   for (const r of [header, ...rows]) lines.push(r.map((v, c) => (c < r.length - 1 ? v.padEnd(widths[c]) : v)).join(''));
