@@ -126,6 +126,10 @@ function loadState(path: string): { state: StateDict; metadata: Record<string, s
   }
 }
 
+/** JSON with object keys sorted, so that two recipes compare equal whatever order their fields were written in. */
+const canonical = (v: unknown): string =>
+  JSON.stringify(v, (_, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x));
+
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** Pretrain (or load) a tree's base: a classifier over the pretraining classes, or an autoencoder. */
@@ -326,7 +330,7 @@ async function buildLocked(opts: BuildOptions, preset: Preset, trees: TreeSpec[]
   }
   for (const spec of preset.trees) {
     const stored = manifest.trees[spec.name];
-    if (stored && trees.includes(spec) && JSON.stringify(stored.spec) !== JSON.stringify(spec)) {
+    if (stored && trees.includes(spec) && canonical(stored.spec) !== canonical(spec)) {
       // Resuming would mix models of two recipes in one tree.
       throw new Error(
         `zoo: tree ${spec.name} in ${opts.out} was built with another recipe than this version's "${preset.name}" preset ` +
