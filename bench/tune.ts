@@ -33,35 +33,13 @@ export const suite: BenchSuite = {
     writeTuningFile(file, table);
     const all = [...results, ...reduced];
     ctx.log(`tuning: ${all.filter((r) => !r.cached).length} class(es) timed, ${all.filter((r) => r.cached).length} already known; wrote ${file}`);
-    const reduceRecords = reduced.map((r, i): BenchRecord => {
-      const s = reductions[i];
-      const ms = r.ms[r.variant] ?? null;
-      const n = s.outer * s.r * s.inner;
-      return {
-        op: `${s.family}-tune`,
-        variant: r.variant,
-        shape: s.label,
-        ms,
-        gflops: ms === null ? null : n / ms / 1e6,
-        peer_ms: null,
-        ratio: null,
-        adapter: info.description,
-        software: info.isSoftware,
-        flops: n,
-        min_ms: null,
-        trials: r.cached ? 0 : args.trials ?? 3,
-        reps: 0,
-        check: 'skipped',
-        note: r.cached ? `${r.key}: already tuned` : `${r.key}: ${Object.entries(r.ms).map(([v, t]) => `${v} ${t.toFixed(2)}`).join(', ')} ms`,
-      };
-    });
-    const matmulRecords = results.map((r, i): BenchRecord => {
-      const flops = 2 * r.shape.batch * r.shape.m * r.shape.n * r.shape.k;
+    // One record per tuned class: the winner's time, or a note that the file already had it.
+    const record = (op: string, shape: string, flops: number, r: { key: string; variant: string; ms: Record<string, number | undefined>; cached: boolean }): BenchRecord => {
       const ms = r.ms[r.variant] ?? null;
       return {
-        op: 'matmul-tune',
+        op,
         variant: r.variant,
-        shape: shapeLabel(shapes[i]),
+        shape,
         ms,
         gflops: ms === null ? null : flops / ms / 1e6,
         peer_ms: null,
@@ -75,6 +53,11 @@ export const suite: BenchSuite = {
         check: 'skipped',
         note: r.cached ? `${r.key}: already tuned` : `${r.key}: ${Object.entries(r.ms).map(([v, t]) => `${v} ${t!.toFixed(2)}`).join(', ')} ms`,
       };
+    };
+    const matmulRecords = results.map((r, i) => record('matmul-tune', shapeLabel(shapes[i]), 2 * r.shape.batch * r.shape.m * r.shape.n * r.shape.k, r));
+    const reduceRecords = reduced.map((r, i) => {
+      const s = reductions[i];
+      return record(`${s.family}-tune`, s.label, s.outer * s.r * s.inner, r);
     });
     return [...matmulRecords, ...reduceRecords];
   },

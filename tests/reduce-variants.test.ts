@@ -267,6 +267,22 @@ describe('the default chooser', () => {
   });
 });
 
+/** Records the name of every shader the engine runs until `restore()`. */
+function recordShaders(e: typeof held.engine): { seen: string[]; restore: () => void } {
+  const seen: string[] = [];
+  const run = e.run.bind(e);
+  e.run = (shader, args) => {
+    seen.push(shader);
+    run(shader, args);
+  };
+  return {
+    seen,
+    restore: () => {
+      e.run = run;
+    },
+  };
+}
+
 describe('tuned choices', () => {
   it('the autotuner times every candidate once per class, records the fastest, and the reductions then use it', async () => {
     const e = held.engine;
@@ -292,12 +308,7 @@ describe('tuned choices', () => {
       expect(again[0]).toMatchObject({ cached: true, variant: first[0].variant, ms: {} });
       // The sum now runs the recorded variant's first pass, and still sums correctly.
       const plan = reduceVariantPlan(first[0].variant, { ...shapes[0], pass: 0, subgroups: hasSubgroups(), software: e.info.isSoftware })!;
-      const seen: string[] = [];
-      const run = e.run.bind(e);
-      e.run = (shader, args) => {
-        seen.push(shader);
-        run(shader, args);
-      };
+      const { seen, restore } = recordShaders(e);
       try {
         const a = randArr([37, 1000], 8, 0, 1);
         const x = toGpu(a);
@@ -308,7 +319,7 @@ describe('tuned choices', () => {
         x.dispose();
         y.dispose();
       } finally {
-        e.run = run;
+        restore();
       }
     } finally {
       setTuning(e, null);
@@ -322,12 +333,7 @@ describe('tuned choices', () => {
     expect(reduceVariantPlan('tree-64', problem)).toEqual({ kernel: 'tree', wg: 64, chunks: 1 });
     expect(reduceVariantPlan('thread-256-split', { ...problem, r: 4096 })).toEqual({ kernel: 'thread', wg: 256, chunks: 128 });
     expect(reduceVariantPlan('warp-32', problem)).toBeNull();
-    const seen: string[] = [];
-    const run = e.run.bind(e);
-    e.run = (shader, args) => {
-      seen.push(shader);
-      run(shader, args);
-    };
+    const { seen, restore } = recordShaders(e);
     try {
       const x = toGpu(randArr([128, 768], 5, 0, 1));
       const table = emptyTuning();
@@ -343,7 +349,7 @@ describe('tuned choices', () => {
       y.dispose();
       z.dispose();
     } finally {
-      e.run = run;
+      restore();
       setTuning(e, null);
     }
   });

@@ -11,6 +11,7 @@ import { bytesPerElement } from '../core/io/safetensors.ts';
 import { trainCommand } from './train.ts';
 import { evalCommand } from './eval.ts';
 import { predictCommand, searchCommand } from './query.ts';
+import { positiveNumber } from './source.ts';
 
 const USAGE = `usage:
   probex zoo build [--preset tiny|medium|default] [--out DIR] [--trees a,b] [--max-models N] [--chunk N] [--json]
@@ -43,8 +44,7 @@ async function zooBuild(args: string[]): Promise<void> {
   const log = values.json ? (s: string) => process.stderr.write(`${s}\n`) : (s: string) => console.log(s);
   log(`adapter: ${engine.info.description}${engine.info.isSoftware ? ' [software adapter]' : ''}`);
   const t0 = performance.now();
-  const chunk = values.chunk !== undefined ? Number(values.chunk) : undefined;
-  if (chunk !== undefined && !(Number.isInteger(chunk) && chunk >= 1)) throw new Error(`--chunk must be a whole number of models >= 1, got ${values.chunk}`);
+  const chunk = positiveNumber('chunk', values.chunk, true);
   const report = await buildZoo({ preset: values.preset!, out, trees: values.trees?.split(','), maxModels, chunk, log });
   const seconds = (performance.now() - t0) / 1000;
   const trained = report.trees.reduce((n, t) => n + t.trained, 0);

@@ -130,6 +130,9 @@ function loadState(path: string): { state: StateDict; metadata: Record<string, s
 const canonical = (v: unknown): string =>
   JSON.stringify(v, (_, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x));
 
+/** Width of the blur a tree's drawings pass through (LoRA trees; 0 for the rest). */
+const smoothingOf = (t: TreeSpec): number => (t.kind === 'lora' ? t.smoothing : 0);
+
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** Pretrain (or load) a tree's base: a classifier over the pretraining classes, or an autoencoder. */
@@ -142,7 +145,7 @@ async function buildBase(zoo: string, spec: TreeSpec, split: ClassSplit, log: (s
     return { state, record };
   }
   const p = spec.pretrain;
-  const smoothing = spec.kind === 'lora' ? spec.smoothing : 0;
+  const smoothing = smoothingOf(spec);
   const data = await loadPretrainSet(p.source, split.pretrain, p.perClass, smoothing);
   try {
     const t0 = performance.now();
@@ -347,7 +350,6 @@ async function buildLocked(opts: BuildOptions, preset: Preset, trees: TreeSpec[]
   await ensureTextEmbeddings(opts.out, log);
 
   // One upload of the drawings per smoothing width, holding the pools of the trees that use it.
-  const widthOf = (t: TreeSpec): number => (t.kind === 'lora' ? t.smoothing : 0);
   const drawingSets = new Map<number, DrawingSet>();
   const budget = { left: opts.maxModels ?? Infinity };
   const chunkSize = opts.chunk ?? preset.chunk;
@@ -355,9 +357,9 @@ async function buildLocked(opts: BuildOptions, preset: Preset, trees: TreeSpec[]
   try {
     for (const spec of trees) {
       log(`tree ${spec.name}`);
-      const width = widthOf(spec);
+      const width = smoothingOf(spec);
       if (!drawingSets.has(width)) {
-        const needed = [...new Set(trees.filter((t) => widthOf(t) === width).flatMap((t) => manifest!.trees[t.name].pool))].sort();
+        const needed = [...new Set(trees.filter((t) => smoothingOf(t) === width).flatMap((t) => manifest!.trees[t.name].pool))].sort();
         drawingSets.set(width, await loadDrawingSet(needed, width));
       }
       report.trees.push(await buildTree(opts.out, spec, preset, manifest, drawingSets.get(width)!, budget, chunkSize, log));
