@@ -11,6 +11,7 @@ const SUITES: Record<string, () => Promise<{ suite: BenchSuite; takeOptions?: (a
   reduce: () => import('./reduce.ts'),
   tune: () => import('./tune.ts'),
   scale: () => import('./scale.ts'),
+  'zoo-step': () => import('./zoo-step.ts'),
 };
 
 const USAGE = `usage: npm run bench -- <${Object.keys(SUITES).join('|')}> [--json] [--all] [--no-peer] [--trials N] [--variants a,b] [--shapes a,b] [--out DIR] [--tuning FILE]`;

@@ -73,6 +73,11 @@ const PAIRS: [number[], number[]][] = [
   [[1, 13], [11, 1]],
   [[2, 3, 1, 5], [3, 7, 1]],
   [[129], [1, 129]],
+  // Layer-norm shapes: a per-feature weight and a per-row statistic against [models, rows, tokens, features]; the
+  // launch merges the axes both walk contiguously, and the full-shape side is read at the output's own index.
+  [[2, 3, 5, 7], [2, 1, 1, 7]],
+  [[2, 3, 5, 7], [2, 3, 5, 1]],
+  [[2, 1, 1, 7], [2, 3, 5, 7]],
 ];
 
 describe('binary ops with broadcasting', () => {

@@ -6,11 +6,53 @@ import * as E from '../src/node/index.ts';
 import { useEngine } from './support/engine.ts';
 import { checkOp, randArr, toGpu } from './support/harness.ts';
 import * as R from './support/reference.ts';
+import { coalesceDims } from '../src/core/shape.ts';
 
 useEngine();
 
 /** An i32 index tensor (created inside the op closure, so checkOp's tidy frees it). */
 const idx = (v: readonly number[]): E.Tensor => E.tensor(Int32Array.from(v));
+
+describe('coalesceDims (the index walk a strided kernel is launched with)', () => {
+  it('merges axes every stride list walks contiguously and drops axes of extent 1', () => {
+    // A contiguous slice of a [4, 5, 6] tensor along axis 0: one run.
+    expect(coalesceDims([2, 5, 6], [[30, 6, 1], [30, 6, 1]])).toEqual({ shape: [60], strides: [[1], [1]] });
+    // A transpose of the last two axes: the leading axis merges with nothing (the input steps over it by 30).
+    expect(coalesceDims([4, 6, 5], [[30, 1, 6], [30, 5, 1]])).toEqual({ shape: [4, 6, 5], strides: [[30, 1, 6], [30, 5, 1]] });
+    // [M, B, T, D] + [M, 1, 1, D]: B and T merge (the broadcast side has stride 0 on both).
+    expect(coalesceDims([2, 3, 5, 7], [[105, 35, 7, 1], [7, 0, 0, 1]])).toEqual({ shape: [2, 15, 7], strides: [[105, 7, 1], [7, 0, 1]] });
+    // Extent-1 axes vanish whatever their strides; a shape of ones keeps one axis.
+    expect(coalesceDims([3, 1, 4], [[4, 99, 1]])).toEqual({ shape: [12], strides: [[1]] });
+    expect(coalesceDims([1, 1], [[1, 1], [0, 0]])).toEqual({ shape: [1], strides: [[0], [0]] });
+    expect(coalesceDims([], [[]])).toEqual({ shape: [1], strides: [[0]] });
+  });
+
+  it('walks the same elements in the same order as the original axes', () => {
+    const walk = (shape: number[], strides: number[]): number[] => {
+      const out: number[] = [];
+      const n = shape.reduce((a, b) => a * b, 1);
+      for (let i = 0; i < n; i++) {
+        let rem = i;
+        let at = 0;
+        for (let d = shape.length - 1; d >= 0; d--) {
+          at += (rem % shape[d]) * strides[d];
+          rem = Math.floor(rem / shape[d]);
+        }
+        out.push(at);
+      }
+      return out;
+    };
+    const cases: [number[], number[][]][] = [
+      [[2, 3, 5, 3, 2, 7], [[630, 210, 42, 14, 7, 1], [315, 105, 21, 1, 3, 45]]],
+      [[3, 1, 7, 5], [[35, 35, 5, 1], [0, 0, 1, 0]]],
+      [[4, 4, 7, 7], [[196, 7, 28, 1], [196, 49, 7, 1]]],
+    ];
+    for (const [shape, strides] of cases) {
+      const c = coalesceDims(shape, strides);
+      strides.forEach((st, k) => expect(walk(c.shape, c.strides[k])).toEqual(walk(shape, st)));
+    }
+  });
+});
 
 describe('reshape', () => {
   const CASES: [number[], number[], number[]][] = [
@@ -55,6 +97,8 @@ describe('permute and transpose', () => {
     [[2, 7, 1, 3, 5], [4, 2, 0, 3, 1]],
     [[2, 3, 2, 1, 7], [0, 1, 2, 3, 4]],
     [[5, 7], [-1, -2]],
+    // The ViT's qkv split: leading axes that stay together merge into one, the rest keep their strides.
+    [[2, 3, 5, 3, 2, 7], [3, 0, 1, 4, 2, 5]],
   ];
   for (const [shape, perm] of PERMS) {
     it(`permute ${JSON.stringify(shape)} by ${JSON.stringify(perm)}`, async () => {

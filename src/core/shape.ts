@@ -59,6 +59,30 @@ export function broadcastStrides(shape: Shape, target: Shape): number[] {
   return out;
 }
 
+/**
+ * The same strided walk over fewer axes: axes of extent 1 are dropped and each axis is merged into the one before it
+ * wherever every stride list steps over it contiguously (stride[d] = stride[d + 1] * shape[d + 1]). Kernels then
+ * spend fewer integer divisions per element decomposing an index (slow on every GPU, and scalar on lavapipe); a
+ * contiguous slice comes out as one axis. Returns at least one axis.
+ */
+export function coalesceDims(shape: Shape, strides: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
+  const outShape: number[] = [];
+  const outStrides: number[][] = strides.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    const last = outShape.length - 1;
+    if (last >= 0 && strides.every((st, k) => outStrides[k][last] === st[d] * shape[d])) {
+      outShape[last] *= shape[d];
+      strides.forEach((st, k) => (outStrides[k][last] = st[d]));
+    } else {
+      outShape.push(shape[d]);
+      strides.forEach((st, k) => outStrides[k].push(st[d]));
+    }
+  }
+  if (outShape.length === 0) return { shape: [1], strides: strides.map(() => [0]) };
+  return { shape: outShape, strides: outStrides };
+}
+
 /** Normalize an axis (negative counts from the end) and check it. */
 export function normAxis(op: string, axis: number, rank: number): number {
   const a = axis < 0 ? axis + rank : axis;

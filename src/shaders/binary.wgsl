@@ -1,8 +1,10 @@
-// Elementwise binary ops with numpy broadcasting (rank <= 8). A broadcast input has stride 0 along that axis. When
-// both inputs already have the output's shape, SAME skips the index arithmetic.
+// Elementwise binary ops with numpy broadcasting (rank <= 8). A broadcast input has stride 0 along that axis. An
+// input that already has the output's shape (A_FULL, B_FULL) is read at the output's own index: no index arithmetic
+// and, on lavapipe, one vector load instead of a scalar load per lane.
 override WG: u32 = 256u;
 override OP: u32 = 0u;
-override SAME: bool = false;
+override A_FULL: bool = false;
+override B_FULL: bool = false;
 
 struct Params {
   n: u32,
@@ -39,20 +41,28 @@ fn apply(u: f32, v: f32) -> f32 {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= params.n) { return; }
-  if (SAME) {
+  if (A_FULL && B_FULL) {
     y[i] = apply(a[i], b[i]);
     return;
   }
   var rem = i;
   var ia = 0u;
   var ib = 0u;
-  for (var d = i32(params.rank) - 1; d >= 0; d--) {
+  // One division per axis (a remainder costs a second one), none for axis 0, which takes what is left.
+  for (var d = i32(params.rank) - 1; d > 0; d--) {
     let k = u32(d);
     let extent = params.shape[k / 4u][k % 4u];
-    let c = rem % extent;
-    rem = rem / extent;
+    let q = rem / extent;
+    let c = rem - q * extent;
+    rem = q;
     ia += c * params.a_strides[k / 4u][k % 4u];
     ib += c * params.b_strides[k / 4u][k % 4u];
   }
-  y[i] = apply(a[ia], b[ib]);
+  ia += rem * params.a_strides[0].x;
+  ib += rem * params.b_strides[0].x;
+  var u: f32;
+  var v: f32;
+  if (A_FULL) { u = a[i]; } else { u = a[ia]; }
+  if (B_FULL) { v = b[i]; } else { v = b[ib]; }
+  y[i] = apply(u, v);
 }

@@ -2,6 +2,9 @@
 // `shape`, out[out_offset + idx . out_strides] = x[in_offset + idx . in_strides]. Rank <= 8.
 // It moves raw 32-bit words, so it serves f32 and i32 tensors alike.
 override WG: u32 = 256u;
+// The output is contiguous from out_offset in index order (a plain copy out): stores then go to consecutive words,
+// which lavapipe vectorizes, where a computed address is one scalar store per lane.
+override OUT_CONTIG: bool = false;
 
 struct Params {
   n: u32,
@@ -24,13 +27,20 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var rem = i;
   var src = params.in_offset;
   var dst = params.out_offset;
-  for (var d = i32(params.rank) - 1; d >= 0; d--) {
+  // One division per axis (a remainder costs a second one), none for axis 0, which takes what is left.
+  for (var d = i32(params.rank) - 1; d > 0; d--) {
     let k = u32(d);
     let extent = params.shape[k / 4u][k % 4u];
-    let c = rem % extent;
-    rem = rem / extent;
+    let q = rem / extent;
+    let c = rem - q * extent;
+    rem = q;
     src += c * params.in_strides[k / 4u][k % 4u];
-    dst += c * params.out_strides[k / 4u][k % 4u];
+    if (!OUT_CONTIG) { dst += c * params.out_strides[k / 4u][k % 4u]; }
   }
-  y[dst] = x[src];
+  src += rem * params.in_strides[0].x;
+  if (OUT_CONTIG) {
+    y[params.out_offset + i] = x[src];
+  } else {
+    y[dst + rem * params.out_strides[0].x] = x[src];
+  }
 }

@@ -24,14 +24,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var ic = 0u;
   var ia = 0u;
   var ib = 0u;
-  for (var d = i32(params.rank) - 1; d >= 0; d--) {
+  // One division per axis (a remainder costs a second one), none for axis 0, which takes what is left.
+  for (var d = i32(params.rank) - 1; d > 0; d--) {
     let k = u32(d);
     let extent = params.shape[k / 4u][k % 4u];
-    let c = rem % extent;
-    rem = rem / extent;
+    let q = rem / extent;
+    let c = rem - q * extent;
+    rem = q;
     ic += c * params.c_strides[k / 4u][k % 4u];
     ia += c * params.a_strides[k / 4u][k % 4u];
     ib += c * params.b_strides[k / 4u][k % 4u];
   }
+  ic += rem * params.c_strides[0].x;
+  ia += rem * params.a_strides[0].x;
+  ib += rem * params.b_strides[0].x;
   y[i] = select(b[ib], a[ia], cond[ic] != 0.0);
 }

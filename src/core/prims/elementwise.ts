@@ -2,7 +2,7 @@
 // ops/ builds differentiable ops on these, and backward rules call them directly.
 import { engine } from '../engine.ts';
 import { Tensor, type DType } from '../tensor.ts';
-import { broadcastShapes, broadcastStrides, sameShape, fmt, type Shape } from '../shape.ts';
+import { broadcastShapes, broadcastStrides, coalesceDims, sameShape, stridesOf, fmt, type Shape } from '../shape.ts';
 
 export const UNARY = {
   neg: 0, abs: 1, exp: 2, log: 3, sqrt: 4, relu: 5, sigmoid: 6, tanh: 7, gelu: 8,
@@ -42,16 +42,16 @@ export function binaryK(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShapes(op, a.shape, b.shape);
   checkRank(op, shape);
   const y = Tensor.empty(shape, 'f32', op);
-  const same = sameShape(a.shape, shape) && sameShape(b.shape, shape);
+  const walk = coalesceDims(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape), stridesOf(shape)]);
   engine().run('binary', {
-    constants: { OP: BINARY[op], SAME: same },
+    constants: { OP: BINARY[op], A_FULL: sameShape(a.shape, shape), B_FULL: sameShape(b.shape, shape) },
     buffers: { a: a.buffer, b: b.buffer, y: y.buffer },
     params: {
       n: y.size,
-      rank: shape.length,
-      shape,
-      a_strides: broadcastStrides(a.shape, shape),
-      b_strides: broadcastStrides(b.shape, shape),
+      rank: walk.shape.length,
+      shape: walk.shape,
+      a_strides: walk.strides[0],
+      b_strides: walk.strides[1],
     },
     threads: y.size,
   });
@@ -63,15 +63,16 @@ export function whereK(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShapes('where', cond.shape, a.shape, b.shape);
   checkRank('where', shape);
   const y = Tensor.empty(shape, 'f32', 'where');
+  const walk = coalesceDims(shape, [broadcastStrides(cond.shape, shape), broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape), stridesOf(shape)]);
   engine().run('where', {
     buffers: { cond: cond.buffer, a: a.buffer, b: b.buffer, y: y.buffer },
     params: {
       n: y.size,
-      rank: shape.length,
-      shape,
-      c_strides: broadcastStrides(cond.shape, shape),
-      a_strides: broadcastStrides(a.shape, shape),
-      b_strides: broadcastStrides(b.shape, shape),
+      rank: walk.shape.length,
+      shape: walk.shape,
+      c_strides: walk.strides[0],
+      a_strides: walk.strides[1],
+      b_strides: walk.strides[2],
     },
     threads: y.size,
   });

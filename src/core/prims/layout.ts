@@ -2,7 +2,7 @@
 // its scatter-add backward, and one-hot rows from labels.
 import { engine } from '../engine.ts';
 import { Tensor } from '../tensor.ts';
-import { broadcastShapes, broadcastStrides, fmt, sizeOf, stridesOf, type Shape } from '../shape.ts';
+import { broadcastShapes, broadcastStrides, coalesceDims, fmt, sizeOf, stridesOf, type Shape } from '../shape.ts';
 
 const MAX_RANK = 8;
 
@@ -18,16 +18,25 @@ export interface StridedCopy {
 export function stridedCopyInto(x: Tensor, out: Tensor, c: StridedCopy): void {
   if (c.shape.length > MAX_RANK) throw new Error(`copy: rank ${c.shape.length} exceeds the supported ${MAX_RANK}`);
   const n = sizeOf(c.shape);
+  if (n === 0) return;
+  const { shape, strides } = coalesceDims(c.shape, [c.inStrides, c.outStrides]);
+  const outContig = strides[1].every((s, d) => s === sizeOf(shape.slice(d + 1)));
+  if (outContig && shape.length === 1 && strides[0][0] === 1) {
+    // A contiguous run: a buffer copy, no kernel.
+    engine().copy(x.buffer, out.buffer, n * 4, (c.inOffset ?? 0) * 4, (c.outOffset ?? 0) * 4);
+    return;
+  }
   engine().run('strided_copy', {
+    constants: { OUT_CONTIG: outContig },
     buffers: { x: x.buffer, y: out.buffer },
     params: {
       n,
-      rank: c.shape.length,
+      rank: shape.length,
       in_offset: c.inOffset ?? 0,
       out_offset: c.outOffset ?? 0,
-      shape: c.shape,
-      in_strides: c.inStrides,
-      out_strides: c.outStrides,
+      shape,
+      in_strides: strides[0],
+      out_strides: strides[1],
     },
     threads: n,
   });

@@ -1,0 +1,141 @@
+// Where a zoo training step spends its time: one Adam step of a chunk of batched models per architecture of the
+// `medium` preset (M models x B drawings), timed as a whole, then each of its dispatches replayed alone and summed by
+// kernel. The per-kernel shares say what to optimize; the step time says how fast a zoo builds.
+import { Adam, backward, gather, reshape, tensor, tidy, uniform, type RunArgs, type Tensor } from '../src/core/index.ts';
+import { getPreset, type ClassifierTreeSpec } from '../src/probex/zoo/presets.ts';
+import { classifierArch } from '../src/probex/zoo/models/registry.ts';
+import { classificationLoss } from '../src/probex/zoo/train.ts';
+import type { BenchContext, BenchRecord, BenchSuite } from './common.ts';
+
+const MODELS = 32;
+const BATCH = 64;
+const CLASSES = 50;
+const IMAGES = 2048;
+
+/** One distinct classifier architecture per entry, from the medium preset (the quickdraw MLP, the wide MLP, the ViT). */
+function architectures(): { name: string; tree: ClassifierTreeSpec }[] {
+  const seen = new Set<string>();
+  const out: { name: string; tree: ClassifierTreeSpec }[] = [];
+  for (const t of getPreset('medium').trees) {
+    if (t.kind !== 'classifier') continue;
+    const name = classifierArch(t.arch).describe(t.arch, CLASSES);
+    if (seen.has(name)) continue;
+    seen.add(name);
+    out.push({ name, tree: t });
+  }
+  return out;
+}
+
+async function profileStep(ctx: BenchContext, tree: ClassifierTreeSpec, trials: number): Promise<{ ms: number[]; kernels: Map<string, { n: number; ms: number }>; dispatches: number }> {
+  const e = ctx.engine;
+  const seeds = Array.from({ length: MODELS }, (_, i) => i + 1);
+  const model = classifierArch(tree.arch).create(tree.arch, CLASSES, seeds);
+  const images = uniform([IMAGES, 784], 1, 0, 1);
+  const rows = tensor(Int32Array.from({ length: MODELS * BATCH }, (_, i) => (i * 7919) % IMAGES), [MODELS * BATCH], 'i32');
+  const labels = tensor(Int32Array.from({ length: MODELS * BATCH }, (_, i) => i % CLASSES), [MODELS * BATCH], 'i32');
+  const opt = new Adam([...model.params.values()], { lr: 1e-3 });
+  const step = async (): Promise<void> => {
+    const l: Tensor = tidy(() => {
+      const x = reshape(gather(images, rows), [MODELS, BATCH, 784]);
+      const loss = classificationLoss(model.forward(x), labels, x);
+      opt.zeroGrad();
+      backward(loss);
+      opt.update();
+      return loss;
+    });
+    await l.item();
+    l.dispose();
+  };
+  try {
+    await step(); // compiles every kernel
+    const ms: number[] = [];
+    for (let i = 0; i < trials; i++) {
+      const t0 = performance.now();
+      await step();
+      ms.push(performance.now() - t0);
+    }
+    // Record one step's dispatches, then replay each alone on the same buffers (the kernels' time does not depend on
+    // the values). Buffers the step lets go of are held back from the pool until the replay is done, so that none is
+    // destroyed or handed out in between.
+    const recorded: { shader: string; args: RunArgs }[] = [];
+    const run = e.run.bind(e);
+    const release = e.pool.release.bind(e.pool);
+    const held: GPUBuffer[] = [];
+    e.run = (shader, args) => {
+      recorded.push({ shader, args });
+      run(shader, args);
+    };
+    e.pool.release = (b) => void held.push(b);
+    const kernels = new Map<string, { n: number; ms: number }>();
+    try {
+      await step();
+      e.run = run;
+      const REPS = 3;
+      for (const r of recorded) {
+        await e.sync();
+        const t0 = performance.now();
+        for (let k = 0; k < REPS; k++) run(r.shader, r.args);
+        await e.sync();
+        const key = r.args.constants ? `${r.shader} ${JSON.stringify(r.args.constants)}` : r.shader;
+        const s = kernels.get(key) ?? { n: 0, ms: 0 };
+        s.n++;
+        s.ms += (performance.now() - t0) / REPS;
+        kernels.set(key, s);
+      }
+    } finally {
+      e.run = run;
+      e.pool.release = release;
+      for (const b of held) release(b);
+    }
+    return { ms, kernels, dispatches: recorded.length };
+  } finally {
+    opt.dispose();
+    model.dispose();
+    images.dispose();
+    rows.dispose();
+    labels.dispose();
+    await e.sync();
+    e.pool.trim();
+  }
+}
+
+export const suite: BenchSuite = {
+  name: 'zoo-step',
+  about: `one training step of ${MODELS} batched models x ${BATCH} drawings per medium-preset architecture, with its time per kernel`,
+  async run(ctx: BenchContext): Promise<BenchRecord[]> {
+    const records: BenchRecord[] = [];
+    const trials = ctx.args.trials ?? 3;
+    for (const { name, tree } of architectures()) {
+      if (ctx.args.shapes && !ctx.args.shapes.some((s) => name.includes(s))) continue;
+      const p = await profileStep(ctx, tree, trials);
+      const sorted = [...p.ms].sort((a, b) => a - b);
+      const total = [...p.kernels.values()].reduce((s, k) => s + k.ms, 0);
+      const top = [...p.kernels].sort((a, b) => b[1].ms - a[1].ms).slice(0, 6);
+      ctx.log(`${name}: step ${sorted[Math.floor(sorted.length / 2)].toFixed(1)} ms (median of ${trials}), ${p.dispatches} dispatches; replayed alone:`);
+      for (const [k, s] of top) ctx.log(`  ${((100 * s.ms) / total).toFixed(1).padStart(5)}%  ${String(s.n).padStart(3)}x  ${k}`);
+      records.push({
+        op: 'zoo-step',
+        variant: name,
+        shape: `M=${MODELS} B=${BATCH}`,
+        ms: sorted[Math.floor(sorted.length / 2)],
+        min_ms: sorted[0],
+        gflops: null,
+        peer_ms: null,
+        ratio: null,
+        adapter: ctx.info.description,
+        software: ctx.info.isSoftware,
+        flops: 0,
+        trials,
+        reps: 1,
+        check: 'skipped',
+        note: `${p.dispatches} dispatches; ${top.map(([k, s]) => `${k.split(' ')[0]} ${((100 * s.ms) / total).toFixed(0)}%`).join(', ')}`,
+      });
+    }
+    return records;
+  },
+};
+
+/** No TF.js counterpart: the driver need not start one. */
+export function takeOptions(argv: string[]): string[] {
+  return [...argv, '--no-peer'];
+}
