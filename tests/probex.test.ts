@@ -108,7 +108,26 @@ describe('probex train / eval / predict / search on the tiny zoo', () => {
     expect(routing.total).toBeGreaterThan(10);
     expect(routing.accuracy).toBe(1);
     expect(readFileSync(join(run, 'results.md'), 'utf8')).toMatch(/\| lora-autoencoder \| probex \|/);
+    expect(readFileSync(join(run, 'results.md'), 'utf8')).toMatch(/Routing: 100\.0% of \d+ test models/);
   }, 600_000);
+
+  it('routes a zoo without a run: the same report as eval, and clear errors', () => {
+    const r = json<{ trees: string[]; routing: { accuracy: number; total: number; correct: number }; withoutBases: { accuracy: number }; clustering: { trees: number } }>(['route', '--zoo', zoo, '--json']);
+    expect(r.trees.length).toBe(6);
+    expect(r.routing.total).toBe(routing.total);
+    expect(r.routing.accuracy).toBe(routing.accuracy);
+    expect(r.withoutBases.accuracy).toBeGreaterThanOrEqual(0.9);
+    expect(r.clustering.trees).toBe(6);
+    // The two trees whose bases differ only by seed.
+    const pair = json<{ routing: { accuracy: number; total: number } }>(['route', '--zoo', zoo, '--trees', 'mlp-quickdraw,mlp-quickdraw-seed2', '--json']);
+    expect(pair.routing.total).toBeGreaterThan(0);
+    expect(pair.routing.accuracy).toBe(1);
+    const one = cli(['route', '--zoo', zoo, '--trees', 'mlp-mnist']);
+    expect(one.status).not.toBe(0);
+    expect(one.err).toMatch(/routing needs at least two trees, got 1/);
+    const none = cli(['route']);
+    expect(none.err).toMatch(/route needs --zoo DIR/);
+  }, 120_000);
 
   it('predicts the tree and the classes of unseen models, as eval scored them', () => {
     const m = readManifest(zoo)!;

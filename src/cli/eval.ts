@@ -6,10 +6,8 @@ import { startEngine } from './engine.ts';
 import { writeFileAtomic } from '../node/files.ts';
 import { evaluateRun } from '../probex/evaluate.ts';
 import { aggregate, markdownTable, sweepTable } from '../probex/results.ts';
-import { Router, routingAccuracy, type RoutingReport } from '../probex/routing/router.ts';
-import { clusteringReport, type ClusteringReport } from '../probex/routing/cluster-report.ts';
+import { routeTestModels, routingMarkdown, type TestRouting } from '../probex/routing/test-routing.ts';
 import { readRun } from '../probex/run.ts';
-import { bySplit } from '../probex/data/samples.ts';
 import { SOURCE_OPTIONS, runSource, resolveText, resolveTrees } from './source.ts';
 
 export async function evalCommand(args: string[]): Promise<void> {
@@ -23,22 +21,14 @@ export async function evalCommand(args: string[]): Promise<void> {
   const log = values.json ? (s: string) => process.stderr.write(`${s}\n`) : (s: string) => console.log(s);
   log(`adapter: ${engine.info.description}${engine.info.isSoftware ? ' [software adapter]' : ''}`);
   const rows = await evaluateRun({ run: values.run, trees, text, log });
-  let routing: RoutingReport | null = null;
-  let routingWithoutBases: RoutingReport | null = null;
-  let clustering: ClusteringReport | null = null;
+  let routing: TestRouting | null = null;
   if (trees.length > 1) {
-    const tests = trees.flatMap((t) => bySplit(t, 'test', 'test_holdout'));
-    routing = routingAccuracy(Router.fromTrees(trees), tests);
-    log(`routing: ${(100 * routing.accuracy).toFixed(1)}% of ${routing.total} test models (${routing.by.signature} by layer names and shapes, ${routing.by.distance} by distance to the bases)`);
-    // Bases unknown: distances to the mean of each tree's training models, and clustering with no reference at all.
-    routingWithoutBases = routingAccuracy(Router.fromTrees(trees.map((t) => ({ ...t, base: null }))), tests);
-    log(`routing without bases (train-model centroids): ${(100 * routingWithoutBases.accuracy).toFixed(1)}%`);
-    clustering = clusteringReport(tests);
-    log(`clustering the test models without bases: ${clustering.clusters} clusters for ${clustering.trees} trees, purity ${(100 * clustering.purity).toFixed(1)}%`);
+    routing = routeTestModels(trees);
+    log(`routing: ${(100 * routing.routing.accuracy).toFixed(1)}% of ${routing.routing.total} test models; without bases ${(100 * routing.withoutBases.accuracy).toFixed(1)}%; clustering purity ${(100 * routing.clustering.purity).toFixed(1)}%`);
   }
   const table = aggregate(rows);
-  const md = [markdownTable(table, routing ?? undefined, routingWithoutBases ?? undefined, clustering ?? undefined), sweepTable(run.seeds[0]?.trees ?? [])].filter(Boolean).join('\n');
-  const result = { run: values.run, adapter: engine.info, results: table, rows, routing, routingWithoutBases, clustering };
+  const md = [markdownTable(table), routing ? routingMarkdown(routing) : '', sweepTable(run.seeds[0]?.trees ?? [])].filter(Boolean).join('\n');
+  const result = { run: values.run, adapter: engine.info, results: table, rows, routing: routing?.routing ?? null, routingWithoutBases: routing?.withoutBases ?? null, clustering: routing?.clustering ?? null };
   writeFileAtomic(join(values.run, 'results.json'), JSON.stringify(result, null, 1));
   writeFileAtomic(join(values.run, 'results.md'), md);
   console.log(values.json ? JSON.stringify(result) : md);

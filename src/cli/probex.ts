@@ -1,4 +1,4 @@
-// The `probex` command line: `zoo build`, `zoo summary`, `inspect`, and the expert commands `train`, `eval`,
+// The `probex` command line: `zoo build`, `zoo summary`, `inspect`, `route`, and the expert commands `train`, `eval`,
 // `predict`, `search`. Every command takes --json for machine-readable output; errors print one line naming the
 // problem and exit non-zero.
 import { parseArgs } from 'node:util';
@@ -11,12 +11,14 @@ import { bytesPerElement } from '../core/io/safetensors.ts';
 import { trainCommand } from './train.ts';
 import { evalCommand } from './eval.ts';
 import { predictCommand, searchCommand } from './query.ts';
+import { routeCommand } from './route.ts';
 import { positiveNumber } from './source.ts';
 
 const USAGE = `usage:
   probex zoo build [--preset tiny|medium|default] [--out DIR] [--trees a,b] [--max-models N] [--chunk N] [--json]
   probex zoo summary DIR [--signal] [--json]
   probex inspect FILE.safetensors [--json]
+  probex route --zoo DIR [--trees a,b] [--json]
   probex train (--zoo DIR [--trees a,b] | --modelj DIR --subset NAME [--class-map FILE]) --out RUN
                [--layer TENSOR] [--sweep] [--seeds N] [--methods probex,dense,dense-z,statnn] [--no-shared]
                [--epochs N] [--lr X] [--weight-decay X] [--batch N] [--validate-every N]
@@ -98,6 +100,7 @@ async function main(argv: string[]): Promise<void> {
   if (cmd === 'zoo' && sub === 'build') return zooBuild(rest);
   if (cmd === 'zoo' && sub === 'summary') return zooSummary(rest);
   if (cmd === 'inspect') return inspect(argv.slice(1));
+  if (cmd === 'route') return routeCommand(argv.slice(1));
   if (cmd === 'train') return trainCommand(argv.slice(1));
   if (cmd === 'eval') return evalCommand(argv.slice(1));
   if (cmd === 'predict') return predictCommand(argv.slice(1));

@@ -2,7 +2,6 @@
 // counts and training times; as JSON records and as markdown.
 import { meanStd } from './metrics.ts';
 import type { MetricRow } from './evaluate.ts';
-import type { ClusteringReport } from './routing/cluster-report.ts';
 
 export interface ResultRow {
   tree: string;
@@ -41,7 +40,7 @@ function fmtParams(n: number): string {
 }
 
 /** One markdown table per metric family (classifier trees, single-class trees, text-aligned), rows by tree. */
-export function markdownTable(rows: readonly ResultRow[], routing?: { accuracy: number; total: number }, withoutBases?: { accuracy: number }, clustering?: ClusteringReport): string {
+export function markdownTable(rows: readonly ResultRow[]): string {
   const families: { title: string; metrics: string[]; test: (r: ResultRow) => boolean }[] = [
     { title: 'Fine-tuning classes (multi-label; per-label accuracy chance 0.5)', metrics: ['per_label_acc', 'mAP', 'topk_recovery', 'knn_per_label_acc'], test: (r) => 'per_label_acc' in r.metrics },
     { title: 'Class of single-class models (top-k among the seen classes)', metrics: ['scored', 'top1', 'top5', 'knn_top1'], test: (r) => 'top1' in r.metrics },
@@ -58,9 +57,6 @@ export function markdownTable(rows: readonly ResultRow[], routing?: { accuracy: 
     }
     out.push('');
   }
-  if (routing) out.push(`Routing: ${(100 * routing.accuracy).toFixed(1)}% of ${routing.total} test models sent to their tree (by layer names and shapes, then distance to each tree's base).`, '');
-  if (withoutBases) out.push(`Routing without bases (distance to the mean of each tree's training models): ${(100 * withoutBases.accuracy).toFixed(1)}%.`, '');
-  if (clustering) out.push(`Clustering the ${clustering.models} test models with no reference: ${clustering.clusters} clusters for ${clustering.trees} trees, purity ${(100 * clustering.purity).toFixed(1)}%, ${(100 * clustering.splitTrees).toFixed(0)}% of trees split.`, '');
   return out.join('\n');
 }
 
