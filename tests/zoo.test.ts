@@ -155,6 +155,22 @@ describe('resuming an interrupted build', () => {
   });
 });
 
+describe('choosing trees', () => {
+  it('builds the named trees in the order named, to the same models as the full build', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zoo-order-'));
+    try {
+      // With room for 3 models, the first tree named gets them, whatever its place in the preset.
+      const r = await buildZoo({ preset: 'tiny', out: dir, trees: ['mlp-mnist', 'mlp-fashion', 'mlp-mnist'], maxModels: 3 });
+      expect(r.trees.map((t) => [t.name, t.trained])).toEqual([['mlp-mnist', 3], ['mlp-fashion', 0]]);
+      const id = readManifest(dir)!.trees['mlp-mnist'].models[0];
+      const full = manifest.trees['mlp-mnist'].models.find((m) => m.id === id.id)!;
+      expect(readFileSync(modelPath(dir, 'mlp-mnist', id.split, id.id))).toEqual(readFileSync(modelPath(zoo, 'mlp-mnist', full.split, full.id)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('guarding a zoo folder', () => {
   it('refuses to resume a tree built with another recipe, and changes nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'zoo-recipe-'));

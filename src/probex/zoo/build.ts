@@ -311,7 +311,8 @@ export async function buildZoo(opts: BuildOptions): Promise<BuildReport> {
   const preset = getPreset(opts.preset);
   const unknown = (opts.trees ?? []).filter((n) => !preset.trees.some((t) => t.name === n));
   if (unknown.length) throw new Error(`zoo: preset ${preset.name} has no tree ${unknown.join(', ')} (has ${preset.trees.map((t) => t.name).join(', ')})`);
-  const trees = opts.trees ? preset.trees.filter((t) => opts.trees!.includes(t.name)) : preset.trees;
+  // Named trees build in the order named (cheap ones first, when time is short), each once.
+  const trees = opts.trees ? [...new Set(opts.trees)].map((n) => preset.trees.find((t) => t.name === n)!) : preset.trees;
   if (opts.chunk !== undefined && !(Number.isInteger(opts.chunk) && opts.chunk >= 1)) throw new Error(`zoo: chunk must be a whole number of models >= 1, got ${opts.chunk}`);
   const release = acquireLock(join(opts.out, '.build.lock'), `zoo ${opts.out}`);
   try {
