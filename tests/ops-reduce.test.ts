@@ -147,6 +147,38 @@ describe('softmax and logSoftmax', () => {
   });
 });
 
+/** Layer norm over the last axis in float64: (x - mean) / sqrt(biased var + eps). */
+function refLayerNorm(x: R.Arr, eps: number): R.Arr {
+  const last = x.shape.length - 1;
+  const mu = R.reduce(x, last, true, (v) => v.reduce((a, b) => a + b, 0) / v.length);
+  const d = R.zip(x, mu, (a, m) => a - m);
+  const v = R.reduce(d, last, true, (c) => c.reduce((a, b) => a + b * b, 0) / c.length);
+  return R.zip(d, v, (c, s) => c / Math.sqrt(s + eps));
+}
+
+describe('layerNorm (last axis, fused)', () => {
+  // Rows of 1 (all zero, zero gradient), 3, primes, a row longer than the workgroup, leading axes of 1.
+  const SHAPES: number[][] = [[4, 1], [6, 3], [7, 33], [1, 129], [3, 1, 5], [2, 3, 5, 7], [2, 300]];
+  SHAPES.forEach((shape, i) => {
+    for (const eps of [1e-5, 1e-6]) {
+      it(`${JSON.stringify(shape)} eps ${eps}`, async () => {
+        await checkOp({ name: 'layerNorm', inputs: [randArr(shape, 400 + i, -2, 2)], gpu: (x) => E.layerNorm(x, eps), ref: (x) => refLayerNorm(x, eps) });
+      });
+    }
+  });
+
+  it('matches the composite of mean, variance and divide, and rejects bad input', async () => {
+    const x = toGpu(randArr([5, 17], 9, -3, 3));
+    const fused = await E.layerNorm(x, 1e-6).data();
+    const mu = E.mean(x, -1, true);
+    const composite = await E.div(E.sub(x, mu), E.sqrt(E.add(E.variance(x, -1, true), 1e-6))).data();
+    expectClose(fused, composite, TOL.forward, 'fused vs composite layerNorm');
+    expect(() => E.layerNorm(x, -1)).toThrow(/layerNorm: eps must be a number >= 0, got -1/);
+    expect(() => E.layerNorm(E.tensor(Int32Array.from([1, 2]), [2], 'i32'))).toThrow(/layerNorm: expects an f32 tensor, got i32/);
+    expect(() => E.layerNorm(E.tensor(1))).toThrow(/layerNorm: needs at least one axis/);
+  });
+});
+
 describe('max and min ties', () => {
   it('split the gradient evenly among tied extremes, as PyTorch does', async () => {
     const data = [

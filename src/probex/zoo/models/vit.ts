@@ -1,6 +1,6 @@
 // The zoo's tiny vision transformer, batched over a leading model axis: 28x28 drawings cut into 16 patches of 7x7,
 // pre-norm blocks of multi-head self-attention and MLP, classified from the cls token; state-dict names as in timm.
-import { Tensor, add, concat, div, expand, gelu, keep, matmul, mean, mul, normal, parameter, permute, reshape, slice, softmax, sqrt, sub, tensor, tidy } from '../../../core/index.ts';
+import { Tensor, add, concat, expand, gelu, keep, layerNorm, matmul, mul, normal, parameter, permute, reshape, slice, softmax, tensor, tidy } from '../../../core/index.ts';
 import { mixSeed } from '../../../datasets/split.ts';
 import { stackedFrom, stackedUniform, type BatchedModel, type StateDict } from './batched.ts';
 
@@ -177,9 +177,7 @@ export class BatchedVit implements BatchedModel {
   private layerNorm(h: Tensor, name: string): Tensor {
     const D = h.shape[h.rank - 1];
     const view = [this.count, ...new Array<number>(h.rank - 2).fill(1), D];
-    const d = sub(h, mean(h, -1, true));
-    const std = sqrt(add(mean(mul(d, d), -1, true), VIT_LN_EPS));
-    return add(mul(div(d, std), reshape(this.p(`${name}.weight`), view)), reshape(this.p(`${name}.bias`), view));
+    return add(mul(layerNorm(h, VIT_LN_EPS), reshape(this.p(`${name}.weight`), view)), reshape(this.p(`${name}.bias`), view));
   }
 
   /** h [M, ..., in] -> [M, ..., out] with this model's [out, in] weight and [out] bias. */
