@@ -1,11 +1,16 @@
 // Where a zoo training step spends its time: one Adam step of a chunk of batched models per architecture of the
 // `medium` preset (M models x B drawings), timed as a whole, then each of its dispatches replayed alone and summed by
-// kernel. The per-kernel shares say what to optimize; the step time says how fast a zoo builds.
+// kernel. The per-kernel shares say what to optimize; the step time says how fast a zoo builds. With --tune, the
+// matmul shape classes a step uses are autotuned first and saved to the tuning file, which zoo builds then use.
 import { Adam, backward, gather, reshape, tensor, tidy, uniform, type RunArgs, type Tensor } from '../src/core/index.ts';
 import { getPreset, type ClassifierTreeSpec } from '../src/probex/zoo/presets.ts';
 import { classifierArch } from '../src/probex/zoo/models/registry.ts';
 import { classificationLoss } from '../src/probex/zoo/train.ts';
-import type { BenchContext, BenchRecord, BenchSuite } from './common.ts';
+import { autotuneMatmul, type MatmulTuneShape } from '../src/core/tune/autotune.ts';
+import { loadTuning, writeTuningFile } from '../src/node/tuning.ts';
+import { DEFAULT_TUNING_FILE, attachTuning, type BenchContext, type BenchRecord, type BenchSuite } from './common.ts';
+
+let tune = false;
 
 const MODELS = 32;
 const BATCH = 64;
@@ -24,6 +29,16 @@ function architectures(): { name: string; tree: ClassifierTreeSpec }[] {
     out.push({ name, tree: t });
   }
   return out;
+}
+
+/** The matmul a recorded matmul dispatch computes, as the autotuner takes it (splitk's reduce pass is no matmul). */
+function matmulShape(shader: string, args: RunArgs): MatmulTuneShape | null {
+  if (!shader.startsWith('matmul') || shader.endsWith('_reduce') || !args.params) return null;
+  const { m, n, k, batch_rank: rank, batch_shape: shape } = args.params as { m: number; n: number; k: number; batch_rank: number; batch_shape: number[] };
+  const batch = shape.slice(0, rank).reduce((a, b) => a * b, 1);
+  const transA = args.constants?.TRANS_A === true;
+  const transB = args.constants?.TRANS_B === true;
+  return { a: [batch, ...(transA ? [k, m] : [m, k])], b: [batch, ...(transB ? [n, k] : [k, n])], transA, transB };
 }
 
 async function profileStep(ctx: BenchContext, tree: ClassifierTreeSpec, trials: number): Promise<{ ms: number[]; kernels: Map<string, { n: number; ms: number }>; dispatches: number }> {
@@ -47,6 +62,25 @@ async function profileStep(ctx: BenchContext, tree: ClassifierTreeSpec, trials: 
     l.dispose();
   };
   try {
+    if (tune) {
+      const shapes: MatmulTuneShape[] = [];
+      const run = e.run.bind(e);
+      e.run = (shader, args) => {
+        const m = matmulShape(shader, args);
+        if (m) shapes.push(m);
+        run(shader, args);
+      };
+      try {
+        await step();
+      } finally {
+        e.run = run;
+      }
+      const file = ctx.args.tuning ?? DEFAULT_TUNING_FILE;
+      const table = loadTuning(e, file);
+      const results = await autotuneMatmul(e, shapes, { table, trials: 3, log: (l) => ctx.log(`  ${l}`) });
+      writeTuningFile(file, table);
+      ctx.log(`  tuned ${results.filter((r) => !r.cached).length} matmul class(es) of this step (${results.filter((r) => r.cached).length} known) into ${file}`);
+    }
     await step(); // compiles every kernel
     const ms: number[] = [];
     for (let i = 0; i < trials; i++) {
@@ -105,6 +139,7 @@ export const suite: BenchSuite = {
   async run(ctx: BenchContext): Promise<BenchRecord[]> {
     const records: BenchRecord[] = [];
     const trials = ctx.args.trials ?? 3;
+    if (!tune) attachTuning(ctx, 'matmul and reduction choices');
     for (const { name, tree } of architectures()) {
       if (ctx.args.shapes && !ctx.args.shapes.some((s) => name.includes(s))) continue;
       const p = await profileStep(ctx, tree, trials);
@@ -135,7 +170,8 @@ export const suite: BenchSuite = {
   },
 };
 
-/** No TF.js counterpart: the driver need not start one. */
+/** Takes --tune out of argv; adds --no-peer (no TF.js counterpart, so the driver need not start one). */
 export function takeOptions(argv: string[]): string[] {
-  return [...argv, '--no-peer'];
+  tune = argv.includes('--tune');
+  return [...argv.filter((a) => a !== '--tune'), '--no-peer'];
 }
