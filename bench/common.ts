@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Engine, DeviceInfo } from '../src/node/index.ts';
 import { barChartSvg } from './svg.ts';
 import { loadTuning } from '../src/node/tuning.ts';
+import { median } from '../src/core/tune/timing.ts';
 
 export interface BenchArgs {
   suite?: string;
@@ -124,11 +125,6 @@ export function adapterLine(info: DeviceInfo): string {
 export const slug = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
 
 export const gflops = (flops: number, ms: number): number => flops / ms / 1e6;
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 export interface Candidate {
   name: string;

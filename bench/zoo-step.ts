@@ -7,6 +7,7 @@ import { getPreset, type ClassifierTreeSpec } from '../src/probex/zoo/presets.ts
 import { classifierArch } from '../src/probex/zoo/models/registry.ts';
 import { classificationLoss } from '../src/probex/zoo/train.ts';
 import { autotuneMatmul, type MatmulTuneShape } from '../src/core/tune/autotune.ts';
+import { median } from '../src/core/tune/timing.ts';
 import { loadTuning, writeTuningFile } from '../src/node/tuning.ts';
 import { DEFAULT_TUNING_FILE, attachTuning, type BenchContext, type BenchRecord, type BenchSuite } from './common.ts';
 
@@ -41,6 +42,20 @@ function matmulShape(shader: string, args: RunArgs): MatmulTuneShape | null {
   return { a: [batch, ...(transA ? [k, m] : [m, k])], b: [batch, ...(transB ? [n, k] : [k, n])], transA, transB };
 }
 
+/** Runs fn with every dispatch also shown to `seen`, then restores the engine's run. */
+async function watchingRuns(e: BenchContext['engine'], seen: (shader: string, args: RunArgs) => void, fn: () => Promise<void>): Promise<void> {
+  const run = e.run.bind(e);
+  e.run = (shader, args) => {
+    seen(shader, args);
+    run(shader, args);
+  };
+  try {
+    await fn();
+  } finally {
+    e.run = run;
+  }
+}
+
 async function profileStep(ctx: BenchContext, tree: ClassifierTreeSpec, trials: number): Promise<{ ms: number[]; kernels: Map<string, { n: number; ms: number }>; dispatches: number }> {
   const e = ctx.engine;
   const seeds = Array.from({ length: MODELS }, (_, i) => i + 1);
@@ -64,17 +79,10 @@ async function profileStep(ctx: BenchContext, tree: ClassifierTreeSpec, trials: 
   try {
     if (tune) {
       const shapes: MatmulTuneShape[] = [];
-      const run = e.run.bind(e);
-      e.run = (shader, args) => {
+      await watchingRuns(e, (shader, args) => {
         const m = matmulShape(shader, args);
         if (m) shapes.push(m);
-        run(shader, args);
-      };
-      try {
-        await step();
-      } finally {
-        e.run = run;
-      }
+      }, step);
       const file = ctx.args.tuning ?? DEFAULT_TUNING_FILE;
       const table = loadTuning(e, file);
       const results = await autotuneMatmul(e, shapes, { table, trials: 3, log: (l) => ctx.log(`  ${l}`) });
@@ -92,23 +100,17 @@ async function profileStep(ctx: BenchContext, tree: ClassifierTreeSpec, trials: 
     // the values). Buffers the step lets go of are held back from the pool until the replay is done, so that none is
     // destroyed or handed out in between.
     const recorded: { shader: string; args: RunArgs }[] = [];
-    const run = e.run.bind(e);
     const release = e.pool.release.bind(e.pool);
     const held: GPUBuffer[] = [];
-    e.run = (shader, args) => {
-      recorded.push({ shader, args });
-      run(shader, args);
-    };
     e.pool.release = (b) => void held.push(b);
     const kernels = new Map<string, { n: number; ms: number }>();
     try {
-      await step();
-      e.run = run;
+      await watchingRuns(e, (shader, args) => recorded.push({ shader, args }), step);
       const REPS = 3;
       for (const r of recorded) {
         await e.sync();
         const t0 = performance.now();
-        for (let k = 0; k < REPS; k++) run(r.shader, r.args);
+        for (let k = 0; k < REPS; k++) e.run(r.shader, r.args);
         await e.sync();
         const key = r.args.constants ? `${r.shader} ${JSON.stringify(r.args.constants)}` : r.shader;
         const s = kernels.get(key) ?? { n: 0, ms: 0 };
@@ -117,7 +119,6 @@ async function profileStep(ctx: BenchContext, tree: ClassifierTreeSpec, trials: 
         kernels.set(key, s);
       }
     } finally {
-      e.run = run;
       e.pool.release = release;
       for (const b of held) release(b);
     }
@@ -143,17 +144,17 @@ export const suite: BenchSuite = {
     for (const { name, tree } of architectures()) {
       if (ctx.args.shapes && !ctx.args.shapes.some((s) => name.includes(s))) continue;
       const p = await profileStep(ctx, tree, trials);
-      const sorted = [...p.ms].sort((a, b) => a - b);
+      const ms = median(p.ms);
       const total = [...p.kernels.values()].reduce((s, k) => s + k.ms, 0);
       const top = [...p.kernels].sort((a, b) => b[1].ms - a[1].ms).slice(0, 6);
-      ctx.log(`${name}: step ${sorted[Math.floor(sorted.length / 2)].toFixed(1)} ms (median of ${trials}), ${p.dispatches} dispatches; replayed alone:`);
+      ctx.log(`${name}: step ${ms.toFixed(1)} ms (median of ${trials}), ${p.dispatches} dispatches; replayed alone:`);
       for (const [k, s] of top) ctx.log(`  ${((100 * s.ms) / total).toFixed(1).padStart(5)}%  ${String(s.n).padStart(3)}x  ${k}`);
       records.push({
         op: 'zoo-step',
         variant: name,
         shape: `M=${MODELS} B=${BATCH}`,
-        ms: sorted[Math.floor(sorted.length / 2)],
-        min_ms: sorted[0],
+        ms,
+        min_ms: Math.min(...p.ms),
         gflops: null,
         peer_ms: null,
         ratio: null,

@@ -2,7 +2,7 @@
 // ops/ builds differentiable ops on these, and backward rules call them directly.
 import { engine } from '../engine.ts';
 import { Tensor, type DType } from '../tensor.ts';
-import { broadcastShapes, broadcastStrides, coalesceDims, sameShape, stridesOf, fmt, type Shape } from '../shape.ts';
+import { broadcastShapes, broadcastStrides, coalesceDims, sameShape, fmt, type Shape } from '../shape.ts';
 
 export const UNARY = {
   neg: 0, abs: 1, exp: 2, log: 3, sqrt: 4, relu: 5, sigmoid: 6, tanh: 7, gelu: 8,
@@ -42,7 +42,7 @@ export function binaryK(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShapes(op, a.shape, b.shape);
   checkRank(op, shape);
   const y = Tensor.empty(shape, 'f32', op);
-  const walk = coalesceDims(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape), stridesOf(shape)]);
+  const walk = coalesceDims(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
   engine().run('binary', {
     constants: { OP: BINARY[op], A_FULL: sameShape(a.shape, shape), B_FULL: sameShape(b.shape, shape) },
     buffers: { a: a.buffer, b: b.buffer, y: y.buffer },
@@ -63,7 +63,7 @@ export function whereK(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShapes('where', cond.shape, a.shape, b.shape);
   checkRank('where', shape);
   const y = Tensor.empty(shape, 'f32', 'where');
-  const walk = coalesceDims(shape, [broadcastStrides(cond.shape, shape), broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape), stridesOf(shape)]);
+  const walk = coalesceDims(shape, [broadcastStrides(cond.shape, shape), broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
   engine().run('where', {
     buffers: { cond: cond.buffer, a: a.buffer, b: b.buffer, y: y.buffer },
     params: {

@@ -20,7 +20,8 @@ export function stridedCopyInto(x: Tensor, out: Tensor, c: StridedCopy): void {
   const n = sizeOf(c.shape);
   if (n === 0) return;
   const { shape, strides } = coalesceDims(c.shape, [c.inStrides, c.outStrides]);
-  const outContig = strides[1].every((s, d) => s === sizeOf(shape.slice(d + 1)));
+  const contiguous = stridesOf(shape);
+  const outContig = strides[1].every((s, d) => s === contiguous[d]);
   if (outContig && shape.length === 1 && strides[0][0] === 1 && x.buffer !== out.buffer) {
     // A contiguous run: a buffer copy, no kernel (WebGPU copies only between distinct buffers).
     engine().copy(x.buffer, out.buffer, n * 4, (c.inOffset ?? 0) * 4, (c.outOffset ?? 0) * 4);
