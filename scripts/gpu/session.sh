@@ -1,17 +1,25 @@
 #!/bin/bash
 # On the GPU machine, from the repository root: bash .gpu/session.sh [STAGE ...] (default: bench zoo train eval).
 # Everything a session with a GPU should measure, in one command that fits one device call: each stage runs under a
-# timeout cut to what is left of BUDGET_S (default 540 s), and writes under $OUT as it goes, so a stage cut short
-# still leaves what it finished. The zoo build and training resume if a later call finds the machine still warm.
-#   bench   tune, then matmul, reduce and scale with --json (records and SVGs in $OUT/bench/)
-#   zoo     probex zoo build --preset ${PRESET:-default} --chunk ${CHUNK:-256} [--trees $TREES]; zoo summary --signal
-#           (default preset: cheapest trees first, so that a build cut short still holds whole trees)
-#   train   probex train --seeds ${SEEDS:-3} $TRAIN_ARGS (e.g. TRAIN_ARGS="--epochs 200") on the trees built in full
-#   eval    probex eval: results.md / results.json / run.json to $OUT/run/
+# timeout cut to its cap and to what is left of BUDGET_S (default 540 s). Results go to $W (default /tmp/gpu-out)
+# and, after every stage, into one archive $OUT/session.tgz (the device tool returns at most 8 files), so a stage
+# cut short still leaves what finished. The zoo build and training resume if a later call finds the machine warm.
+#   bench   tune, then matmul, reduce and scale with --json (records and SVGs in bench/)
+#   scale   the scale benchmark alone (SCALE_S, default 120 s)
+#   zoo     probex zoo build --preset ${PRESET:-default} --chunk ${CHUNK:-256} [--trees $TREES] (BUILD_S, default
+#           1200 s); zoo summary --signal (default preset: cheapest trees first, so a build cut short holds whole trees)
+#   train   probex train --seeds ${SEEDS:-3} $TRAIN_ARGS (e.g. TRAIN_ARGS="--epochs 200") on the trees built in full,
+#           leaving EVAL_S (default 90 s) of the budget to eval
+#   eval    probex eval: results.md / results.json / run.json to run/
+#   pipeline  zoo, train and eval overlapped, for a short session: the build runs in the background; the trees named in
+#           FIRST (default: the LoRA tree and the four small MLP trees) train into $RUN/first as soon as they are whole,
+#           while the dearer trees build; those train into $RUN/rest when the build ends; then both runs are evaluated
+#           (run-first/, run-rest/). BUILD_S caps the build, EVAL_S is kept for eval.
 set -uo pipefail
 g=.gpu
 OUT=${OUT:-out}
-mkdir -p "$OUT/bench" "$OUT/run"
+W=${W:-/tmp/gpu-out}
+mkdir -p "$OUT" "$W/bench" "$W/run"
 bash $g/run.sh --help > /dev/null 2>&1 # unpacks Node, the Vulkan loader and dawn.node (run.sh's side effects)
 icd=$(ls /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json 2>/dev/null | head -1)
 [ -n "$icd" ] && export VK_DRIVER_FILES=$icd
@@ -24,7 +32,18 @@ RUN=${RUN:-/tmp/run-${PRESET:-default}}
 deadline=$(($(date +%s) + ${BUDGET_S:-540}))
 # The default zoo's trees from cheapest to dearest to build (the LoRA tree carries the zero-shot numbers).
 [ "${PRESET:-default}" = default ] && TREES=${TREES-lora-autoencoder,mlp-quickdraw,mlp-quickdraw-seed2,mlp-fashion,mlp-mnist,vit-quickdraw,mlp-wide}
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | tee "$OUT/gpu.txt"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | tee "$W/gpu.txt"
+# Stages may run side by side (pipeline), so each packs into its own temporary name and renames.
+pack() { tar czf "$OUT/.session.$BASHPID.tgz" -C "$W" . 2> /dev/null && mv "$OUT/.session.$BASHPID.tgz" "$OUT/session.tgz"; cp "$W/stages.txt" "$OUT/" 2> /dev/null; }
+
+# The zoo's trees whose every planned model is there, comma-separated (a tree cut short would give numbers on a
+# partial tree).
+whole_trees() {
+  $node -e 'const m = JSON.parse(require("fs").readFileSync(process.argv[1] + "/zoo.json", "utf8"));
+    console.log(Object.entries(m.trees).filter(([, t]) => t.models.length > 0 && t.models.length === Object.values(t.planned).reduce((a, b) => a + b, 0)).map(([n]) => n).join(","))' "$ZOO" 2> /dev/null
+}
+# Names of list $1 (comma-separated) that are (in=1) or are not (in=0) in list $2.
+pick() { tr , '\n' <<< "$1" | grep -v '^$' | grep -x -F $([ "$3" = 1 ] || echo -v) -f <(tr , '\n' <<< "$2"; echo '#') | paste -sd, -; }
 
 # stage NAME CAP_S OUT_FILE CMD...: CMD's stdout to OUT_FILE, stderr to OUT_FILE's .log, under min(CAP_S, time left).
 stage() {
@@ -33,43 +52,71 @@ stage() {
   local t=$((deadline - $(date +%s)))
   ((t > cap)) && t=$cap
   if ((t < 15)); then
-    echo "$name: skipped, ${t}s left" | tee -a "$OUT/stages.txt"
+    echo "$name: skipped, ${t}s left" | tee -a "$W/stages.txt"
     return
   fi
   local t0=$(date +%s)
   timeout "$t" "$@" > "$file" 2> "${file%.*}.log"
   local rc=$?
-  echo "$name: exit $rc after $(($(date +%s) - t0))s (limit ${t}s)" | tee -a "$OUT/stages.txt"
+  echo "$name: exit $rc after $(($(date +%s) - t0))s (limit ${t}s)" | tee -a "$W/stages.txt"
+  pack
 }
 
 for s in ${@:-bench zoo train eval}; do
   case $s in
     bench)
-      stage tune 120 "$OUT/bench/tune.json" $node $g/app.mjs tune --json --out "$OUT/bench"
-      cp bench/tuning.json "$OUT/bench/tuning.json"
-      stage matmul 180 "$OUT/bench/matmul.json" $node $g/app.mjs matmul --json --out "$OUT/bench"
-      stage reduce 120 "$OUT/bench/reduce.json" $node $g/app.mjs reduce --json --out "$OUT/bench"
-      stage scale 120 "$OUT/bench/scale.json" $node $g/app.mjs scale --json --out "$OUT/bench"
+      stage tune 120 "$W/bench/tune.json" $node $g/app.mjs tune --json --out "$W/bench"
+      cp bench/tuning.json "$W/bench/tuning.json"
+      stage matmul 180 "$W/bench/matmul.json" $node $g/app.mjs matmul --json --out "$W/bench"
+      stage reduce 120 "$W/bench/reduce.json" $node $g/app.mjs reduce --json --out "$W/bench"
+      stage scale 120 "$W/bench/scale.json" $node $g/app.mjs scale --json --out "$W/bench"
       ;;
+    scale) stage scale "${SCALE_S:-120}" "$W/bench/scale.json" $node $g/app.mjs scale --json --out "$W/bench" ;;
     zoo)
       mkdir -p "$ZOO/text"
       [ -f "$ZOO/text/use-lite.safetensors" ] || cp $g/data/text/use-lite.safetensors "$ZOO/text/"
-      stage zoo-build 1200 "$OUT/zoo-build.json" $node $g/probex.mjs zoo build --preset "${PRESET:-default}" --out "$ZOO" --chunk "${CHUNK:-256}" ${TREES:+--trees "$TREES"} --json
-      stage zoo-summary 120 "$OUT/zoo-summary.json" $node $g/probex.mjs zoo summary "$ZOO" --signal --json
+      stage zoo-build "${BUILD_S:-1200}" "$W/zoo-build.json" $node $g/probex.mjs zoo build --preset "${PRESET:-default}" --out "$ZOO" --chunk "${CHUNK:-256}" ${TREES:+--trees "$TREES"} --json
+      stage zoo-summary 120 "$W/zoo-summary.json" $node $g/probex.mjs zoo summary "$ZOO" --signal --json
       ;;
     train)
-      # Only trees whose every planned model is there: a tree cut short would give numbers on a partial tree.
-      built=$($node -e 'const m = JSON.parse(require("fs").readFileSync(process.argv[1] + "/zoo.json", "utf8"));
-        console.log(Object.entries(m.trees).filter(([, t]) => t.models.length > 0 && t.models.length === Object.values(t.planned).reduce((a, b) => a + b, 0)).map(([n]) => n).join(","))' "$ZOO" 2> /dev/null)
-      echo "train: whole trees: ${built:-none}" | tee -a "$OUT/stages.txt"
+      built=$(whole_trees)
+      echo "train: whole trees: ${built:-none}" | tee -a "$W/stages.txt"
       # shellcheck disable=SC2086
-      [ -n "$built" ] && stage train 1200 "$OUT/train.json" $node $g/probex.mjs train --zoo "$ZOO" --trees "$built" --out "$RUN" --seeds "${SEEDS:-3}" ${TRAIN_ARGS:-} --json
+      [ -n "$built" ] && stage train $((deadline - $(date +%s) - ${EVAL_S:-90})) "$W/train.json" $node $g/probex.mjs train --zoo "$ZOO" --trees "$built" --out "$RUN" --seeds "${SEEDS:-3}" ${TRAIN_ARGS:-} --json
       ;;
     eval)
-      stage eval 300 "$OUT/eval.json" $node $g/probex.mjs eval --run "$RUN" --json
-      cp "$RUN"/results.md "$RUN"/results.json "$RUN"/run.json "$OUT/run/" 2> /dev/null
+      stage eval 300 "$W/eval.json" $node $g/probex.mjs eval --run "$RUN" --json
+      cp "$RUN"/results.md "$RUN"/results.json "$RUN"/run.json "$W/run/" 2> /dev/null
+      pack
+      ;;
+    pipeline)
+      mkdir -p "$ZOO/text"
+      [ -f "$ZOO/text/use-lite.safetensors" ] || cp $g/data/text/use-lite.safetensors "$ZOO/text/"
+      stage zoo-build "${BUILD_S:-1200}" "$W/zoo-build.json" $node $g/probex.mjs zoo build --preset "${PRESET:-default}" --out "$ZOO" --chunk "${CHUNK:-256}" ${TREES:+--trees "$TREES"} --json &
+      build=$!
+      first=${FIRST:-lora-autoencoder,mlp-quickdraw,mlp-quickdraw-seed2,mlp-fashion,mlp-mnist}
+      while kill -0 $build 2> /dev/null && [ -n "$(pick "$first" "$(whole_trees)" 0)" ]; do sleep 3; done
+      trainer() { # trainer NAME TREES: train TREES into $RUN/NAME in the background, leaving EVAL_S for eval
+        echo "train-$1: $2" | tee -a "$W/stages.txt"
+        # shellcheck disable=SC2086
+        [ -n "$2" ] && stage "train-$1" $((deadline - $(date +%s) - ${EVAL_S:-90})) "$W/train-$1.json" $node $g/probex.mjs train --zoo "$ZOO" --trees "$2" --out "$RUN/$1" --seeds "${SEEDS:-3}" ${TRAIN_ARGS:-} --json &
+      }
+      trainer first "$(pick "$first" "$(whole_trees)" 1)"
+      wait $build
+      stage zoo-summary 120 "$W/zoo-summary.json" $node $g/probex.mjs zoo summary "$ZOO" --signal --json &
+      trainer rest "$(pick "$(whole_trees)" "$first" 0)"
+      wait
+      for r in first rest; do
+        [ -f "$RUN/$r/run.json" ] || continue
+        stage "eval-$r" 300 "$W/eval-$r.json" $node $g/probex.mjs eval --run "$RUN/$r" --json &
+      done
+      wait
+      for r in first rest; do
+        mkdir -p "$W/run-$r" && cp "$RUN/$r"/results.md "$RUN/$r"/results.json "$RUN/$r"/run.json "$W/run-$r/" 2> /dev/null
+      done
+      pack
       ;;
     *) echo "unknown stage $s (bench, zoo, train, eval)" >&2 ;;
   esac
 done
-cat "$OUT/stages.txt"
+cat "$W/stages.txt"
