@@ -3,7 +3,7 @@
 import { runExpert, score, trainExpert } from '../src/probex/train.ts';
 import { LayerData } from '../src/probex/data/dataset.ts';
 import { disposeSplit, type SplitData } from '../src/probex/data/split-data.ts';
-import type { LayerMatrix } from '../src/probex/data/layers.ts';
+import { add, concat, engine, keep, matmul, mul, normal, tensor, tidy, type Tensor } from '../src/core/index.ts';
 import type { ModelSample } from '../src/probex/data/samples.ts';
 import { PROBEX_DEFAULTS } from '../src/probex/methods/probex.ts';
 import { mixSeed, permutation, seededRandom } from '../src/datasets/split.ts';
@@ -106,33 +106,30 @@ function unitVector(d: number, seed: number): Float32Array {
   return v.map((x) => x / norm);
 }
 
-/** The synthetic tree: label sets and targets up front (small); each model's matrix is generated on demand. */
-export function syntheticTree(models: number, d: number, seed = SEED): { split: Omit<SplitData, 'layer'>; matrix: (i: number) => LayerMatrix } {
+/** The synthetic tree: label sets and targets (small, on the CPU), and the layers, computed on the device a shard at
+ * a time (model i: base + ALPHA sum over its labels of u_c v_c^T, as one batched matmul, plus noise seeded by i);
+ * building 1,000 layers of 768 x 768 in JavaScript took a minute even on a fast CPU. */
+export function syntheticTree(models: number, d: number, seed = SEED): { split: Omit<SplitData, 'layer'>; layers: (start: number, n: number) => Tensor; dispose: () => void } {
   const labels = Array.from({ length: LABELS }, (_, c) => `label-${String(c).padStart(3, '0')}`);
   const gBase = normals(mixSeed(seed, 1));
-  const base = Float32Array.from({ length: d * d }, () => gBase() / Math.sqrt(d));
-  const u = labels.map((_, c) => unitVector(d, mixSeed(mixSeed(seed, 2), c)));
-  const v = labels.map((_, c) => unitVector(d, mixSeed(mixSeed(seed, 3), c)));
+  const base = keep(tensor(Float32Array.from({ length: d * d }, () => gBase() / Math.sqrt(d)), [1, d, d]));
+  // u as the columns of [d, LABELS], v as the rows of [LABELS, d].
+  const uCols = new Float32Array(d * LABELS);
+  labels.forEach((_, c) => unitVector(d, mixSeed(mixSeed(seed, 2), c)).forEach((x, r) => (uCols[r * LABELS + c] = x)));
+  const u = keep(tensor(uCols, [1, d, LABELS]));
+  const v = keep(tensor(Float32Array.from(labels.flatMap((_, c) => [...unitVector(d, mixSeed(mixSeed(seed, 3), c))])), [LABELS, d]));
   const chosen = Array.from({ length: models }, (_, i) => permutation(LABELS, seededRandom(mixSeed(mixSeed(seed, 4), i))).slice(0, LABELS_PER_MODEL).sort((a, b) => a - b));
   const targets = new Float32Array(models * LABELS);
   chosen.forEach((cs, i) => cs.forEach((c) => (targets[i * LABELS + c] = 1)));
   const samples: ModelSample[] = chosen.map((cs, i) => ({ id: `synthetic-${i}`, tree: 'synthetic', split: 'train', classes: cs.map((c) => labels[c]), path: '' }));
-  const matrix = (i: number): LayerMatrix => {
-    const g = normals(mixSeed(mixSeed(seed, 5), i));
-    const x = new Float32Array(d * d);
-    for (let k = 0; k < x.length; k++) x[k] = base[k] + SIGMA * g();
-    for (const c of chosen[i]) {
-      const uc = u[c];
-      const vc = v[c];
-      for (let r = 0; r < d; r++) {
-        const s = ALPHA * uc[r];
-        const row = r * d;
-        for (let k = 0; k < d; k++) x[row + k] += s * vc[k];
-      }
-    }
-    return { kind: 'dense', rows: d, cols: d, data: x };
-  };
-  return { split: { samples, targets, classIndex: new Int32Array(models).fill(-1), labels }, matrix };
+  const layers = (start: number, n: number): Tensor =>
+    tidy(() => {
+      const weights = tensor(targets.subarray(start * LABELS, (start + n) * LABELS).map((t) => ALPHA * t), [n, 1, LABELS]);
+      const noise = concat(Array.from({ length: n }, (_, j) => normal([1, d, d], mixSeed(mixSeed(seed, 5), start + j), 0, SIGMA)), 0);
+      return keep(add(add(matmul(mul(u, weights), v), base), noise));
+    });
+  const dispose = (): void => [base, u, v].forEach((t) => t.dispose());
+  return { split: { samples, targets, classIndex: new Int32Array(models).fill(-1), labels }, layers, dispose };
 }
 
 /**
@@ -163,15 +160,21 @@ async function run(ctx: BenchContext): Promise<ScaleRecord[]> {
   const t0 = performance.now();
   const tree = syntheticTree(models, size);
   let lastLog = 0;
-  const layer = LayerData.fromMatrices('synthetic.weight', models, tree.matrix, (i) => `synthetic model ${i}`, {
-    log: (s) => {
-      if (performance.now() - lastLog > 10_000 || s.includes(`${models}/${models}`)) {
-        lastLog = performance.now();
-        ctx.log(s);
-      }
-    },
-  });
+  let layer: LayerData;
+  try {
+    layer = LayerData.generate('synthetic.weight', models, size, size, tree.layers, {
+      log: (s) => {
+        if (performance.now() - lastLog > 10_000 || s.includes(`${models}/${models}`)) {
+          lastLog = performance.now();
+          ctx.log(s);
+        }
+      },
+    });
+  } finally {
+    tree.dispose();
+  }
   const train: SplitData = { ...tree.split, layer };
+  await engine().sync();
   const setupS = (performance.now() - t0) / 1000;
   ctx.log(`  generated and uploaded in ${setupS.toFixed(1)} s`);
 

@@ -44,7 +44,7 @@ function sgdRef(p0: Arr, grads: Arr[], h: Hyper): Float64Array {
  * torch.optim.Adam (decoupled = false: g += wd p) and torch.optim.AdamW (decoupled = true: p *= 1 - lr wd):
  * m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
  */
-function adamRef(p0: Arr, grads: Arr[], h: Hyper, decoupled: boolean): Float64Array {
+function adamRef(p0: Arr, grads: Arr[], h: Hyper, decoupled: boolean, lrAt: (i: number, step: number) => number = () => h.lr): Float64Array {
   const p = Float64Array.from(p0.data);
   const m = new Float64Array(p.length);
   const v = new Float64Array(p.length);
@@ -55,12 +55,13 @@ function adamRef(p0: Arr, grads: Arr[], h: Hyper, decoupled: boolean): Float64Ar
     const bc1 = 1 - b1 ** t;
     const bc2 = 1 - b2 ** t;
     for (let i = 0; i < p.length; i++) {
+      const lr = lrAt(i, k);
       let gi = g.data[i];
-      if (decoupled) p[i] *= 1 - h.lr * wd;
+      if (decoupled) p[i] *= 1 - lr * wd;
       else gi += wd * p[i];
       m[i] = b1 * m[i] + (1 - b1) * gi;
       v[i] = b2 * v[i] + (1 - b2) * gi * gi;
-      p[i] -= (h.lr / bc1) * (m[i] / (Math.sqrt(v[i]) / Math.sqrt(bc2) + eps));
+      p[i] -= (lr / bc1) * (m[i] / (Math.sqrt(v[i]) / Math.sqrt(bc2) + eps));
     }
   });
   return p;
@@ -133,6 +134,53 @@ describe('AdamW', () => {
     const w = adamRef(p, g, { lr: 0.1, weightDecay: 0.5 }, true);
     expect(a.some((v, i) => Math.abs(v - w[i]) > 1e-3)).toBe(true);
     await runCase(adamw, ref, { lr: 0.1, weightDecay: 0.5 });
+  });
+});
+
+describe('Adam with per-group learning rates (models stacked along axis 0)', () => {
+  // 3 groups of [4, 5]; factors change after step 2, one group is frozen from then on (a model whose epochs are over).
+  const G = 3;
+  const factorsAt = (step: number): number[] => (step < 2 ? [1, 0.5, 2] : [0.25, 0, 1]);
+  for (const decoupled of [false, true]) {
+    it(decoupled ? 'AdamW' : 'Adam', async () => {
+      const h: Hyper = { lr: 0.02, weightDecay: 0.1 };
+      const p0 = randArr([G, 4, 5], 500, -1, 1);
+      const grads = Array.from({ length: STEPS }, (_, t) => randArr([G, 4, 5], 510 + t, -1, 1));
+      const p = E.parameter(toGpu(p0));
+      const opt = decoupled ? new E.AdamW([p], { ...h, groups: G }) : new E.Adam([p], { ...h, groups: G });
+      const gpuGrads = grads.map(toGpu);
+      let frozen: Float32Array | null = null;
+      for (let t = 0; t < STEPS; t++) {
+        if (t === 0 || t === 2) opt.setGroupScale(factorsAt(t));
+        if (t === 2) frozen = (await p.data()) as Float32Array;
+        opt.zeroGrad();
+        E.tidy(() => E.backward(E.sum(E.mul(p, gpuGrads[t]))));
+        opt.update();
+      }
+      const want = adamRef(p0, grads, h, decoupled, (i, step) => h.lr * factorsAt(step)[Math.floor(i / 20)]);
+      const got = await p.data();
+      expectClose(got, want, TOL.forward, 'grouped parameter');
+      // The group frozen at step 2 kept exactly its step-2 weights; the others moved.
+      expect([...got.subarray(20, 40)]).toEqual([...frozen!.subarray(20, 40)]);
+      expect(want.some((v, i) => i >= 40 && Math.abs(v - frozen![i]) > 1e-3)).toBe(true);
+      opt.dispose();
+      p.dispose();
+      for (const g of gpuGrads) g.dispose();
+    });
+  }
+
+  it('rejects a parameter whose leading axis is not the group count, and bad factors', () => {
+    const a = E.parameter(E.zeros([3, 2]));
+    const b = E.parameter(E.zeros([2, 3]));
+    expect(() => new E.Adam([a, b], { lr: 0.1, groups: 3 })).toThrow(/Adam: 3 groups, but .* has leading axis 2 \(shape \[2, 3\]\)/);
+    expect(() => new E.Adam([a], { lr: 0.1, groups: 0 })).toThrow(/groups must be a positive whole number/);
+    const opt = new E.Adam([a], { lr: 0.1, groups: 3 });
+    expect(() => opt.setGroupScale([1, 1])).toThrow(/needs 3 factors, got 2/);
+    expect(() => opt.setGroupScale([1, -1, 1])).toThrow(/finite and >= 0/);
+    expect(() => opt.setGroupScale([1, NaN, 1])).toThrow(/finite and >= 0/);
+    opt.dispose();
+    a.dispose();
+    b.dispose();
   });
 });
 

@@ -11,8 +11,10 @@ import { Expert } from '../src/probex/expert.ts';
 import { seededRandom } from '../src/datasets/split.ts';
 import { TOL, type Tol } from './support/tolerances.ts';
 import { useEngine } from './support/engine.ts';
+import { trainExpert } from '../src/probex/train.ts';
+import type { SplitData } from '../src/probex/data/split-data.ts';
 
-useEngine();
+const ctx = useEngine();
 
 const close = (got: ArrayLike<number>, want: ArrayLike<number>, tol: Tol): void => {
   expect(got.length).toBe(want.length);
@@ -196,6 +198,33 @@ describe('Dense on z-scored weights', () => {
     y.dispose();
     dense.dispose();
     data.dispose();
+  });
+});
+
+describe('training an expert', () => {
+  it('reads the epoch losses back only at validations, the same losses as reading every epoch', async () => {
+    const rand = seededRandom(91);
+    const n = 20;
+    const labels = ['a', 'b', 'c', 'd'];
+    const targets = Float32Array.from({ length: n * labels.length }, () => (rand() < 0.5 ? 1 : 0));
+    const layer = LayerData.fromMatrices('w', n, (): LayerMatrix => ({ kind: 'dense', rows: 8, cols: 6, data: randn(48, rand) }));
+    const train: SplitData = { samples: [], targets, classIndex: new Int32Array(n).fill(-1), labels, layer };
+    const run = async (validateEvery: number): Promise<{ losses: number[]; reads: number }> => {
+      const before = ctx.engine.counters.reads;
+      const r = await trainExpert({ method: 'probex', head: 'classes', task: 'multi-label', tree: 't', train, val: null, config: { epochs: 7, validateEvery, batch: 8, probes: 4, proj: 3, rep: 5 } });
+      const reads = ctx.engine.counters.reads - before;
+      r.expert.dispose();
+      return { losses: r.history.map((h) => h.loss), reads };
+    };
+    const every = await run(1);
+    const batched = await run(3);
+    expect(every.reads).toBe(7);
+    expect(batched.reads).toBe(3); // epochs 3, 6 and the last
+    expect(batched.losses).toHaveLength(7);
+    expect(batched.losses.every(Number.isFinite)).toBe(true);
+    expect(batched.losses).toEqual(every.losses);
+    expect(batched.losses[6]).toBeLessThan(batched.losses[0]);
+    layer.dispose();
   });
 });
 

@@ -12,6 +12,7 @@ import {
   topKAccuracy,
   topKRecovery,
 } from '../src/probex/metrics.ts';
+import { quantiles, tensorStats } from '../src/probex/data/weight-stats.ts';
 
 const F = (xs: number[]): Float32Array => Float32Array.from(xs);
 const D = (xs: number[]): Float64Array => Float64Array.from(xs);
@@ -423,5 +424,44 @@ describe('meanStd', () => {
   it('rejects bad input', () => {
     expect(() => meanStd([])).toThrow(/meanStd: no values/);
     expect(() => meanStd([1, NaN])).toThrow(/values\[1\] is NaN/);
+  });
+});
+
+describe('weight statistics (StatNN features)', () => {
+  /** numpy's default quantile: sort, then interpolate linearly between neighbouring order statistics. */
+  function sortedQuantile(v: Float32Array, q: number): number {
+    const s = Float32Array.from(v).sort();
+    const pos = q * (s.length - 1);
+    const lo = Math.floor(pos);
+    const hi = Math.min(s.length - 1, lo + 1);
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+  }
+
+  it('selection gives the quantiles a full sort gives, on ties, runs and awkward lengths', () => {
+    const r = seededRandom(77);
+    const qs = [0, 0.1, 0.25, 0.5, 0.75, 0.9, 1];
+    const cases: Float32Array[] = [];
+    for (const n of [1, 2, 3, 4, 5, 7, 31, 100, 1009]) {
+      cases.push(Float32Array.from({ length: n }, () => r() * 2 - 1));
+      cases.push(Float32Array.from({ length: n }, () => Math.floor(r() * 4))); // heavy ties
+      cases.push(Float32Array.from({ length: n }, (_, i) => i)); // sorted
+      cases.push(Float32Array.from({ length: n }, (_, i) => n - i)); // reversed
+      cases.push(new Float32Array(n).fill(0.5)); // constant
+    }
+    for (const v of cases) {
+      const copy = Float32Array.from(v);
+      const got = quantiles(v, qs);
+      qs.forEach((q, k) => expect(got[k], `n=${v.length} q=${q}`).toBeCloseTo(sortedQuantile(v, q), 6));
+      expect([...v]).toEqual([...copy]); // the input is left as it was
+    }
+  });
+
+  it('tensorStats: mean, variance, five quantiles, L2 norm', () => {
+    const v = F([3, -1, 2, 0, 1]);
+    const [mean, variance, q0, q25, q50, q75, q100, norm] = tensorStats(v);
+    expect(mean).toBeCloseTo(1, 6);
+    expect(variance).toBeCloseTo(2, 6); // (4 + 4 + 1 + 1 + 0) / 5
+    expect([q0, q25, q50, q75, q100]).toEqual([-1, 0, 1, 2, 3]);
+    expect(norm).toBeCloseTo(Math.sqrt(15), 6);
   });
 });

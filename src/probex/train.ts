@@ -1,7 +1,8 @@
 // Training one expert: minibatches gathered on the GPU from the split's resident layers (micro-batched so a batch
 // of wide layers never exceeds a storage binding; gradients accumulate across micro-batches), Adam, validation
-// every few epochs, and the best epoch kept. Only the loss every epoch and the validation scores are read back.
-import { Adam, add, backward, bceWithLogits, crossEntropy, detach, gather, keep, matmul, mul, noGrad, tensor, tidy, type Tensor } from '../core/index.ts';
+// every few epochs, and the best epoch kept. Each epoch's loss stays on the GPU until the next validation, when the
+// losses are read back with the validation scores; nothing else is.
+import { Adam, add, backward, bceWithLogits, concat, crossEntropy, detach, engine, gather, keep, matmul, mul, noGrad, reshape, tensor, tidy, type Tensor } from '../core/index.ts';
 import { mixSeed, permutation, seededRandom } from '../datasets/split.ts';
 import type { MicroBatch } from './data/dataset.ts';
 import type { SplitData } from './data/split-data.ts';
@@ -220,9 +221,23 @@ export async function trainExpert(job: TrainJob): Promise<TrainResult> {
   let bestState: Map<string, Float32Array> | null = null;
   let zeroShot: TrainResult['zeroShot'] = null;
 
+  // Each epoch's loss is summed on the GPU; the sums are read together at the next validation, so that between
+  // validations nothing waits for the GPU and each step is submitted as soon as it is recorded.
+  let unread: { entry: TrainResult['history'][number]; sum: Tensor | null; steps: number }[] = [];
+  const readLosses = async (): Promise<void> => {
+    const sums = unread.filter((u) => u.sum !== null);
+    if (sums.length) {
+      const all = keep(concat(sums.map((u) => reshape(u.sum!, [1])), 0));
+      const values = await all.data();
+      all.dispose();
+      sums.forEach((u, k) => (u.entry.loss = values[k] / u.steps));
+    }
+    for (const u of unread) u.sum?.dispose();
+    unread = [];
+  };
+
   for (let epoch = 1; epoch <= c.epochs; epoch++) {
     const order = permutation(usable.length, rand).map((k) => usable[k]);
-    // The epoch's loss is summed on the GPU and read once.
     const running: { sum: Tensor | null } = { sum: null };
     let steps = 0;
     for (let s = 0; s < order.length; s += c.batch) {
@@ -242,11 +257,13 @@ export async function trainExpert(job: TrainJob): Promise<TrainResult> {
         });
       }
       opt.update();
+      engine().flush();
       steps++;
     }
-    const entry: TrainResult['history'][number] = { epoch, loss: running.sum ? (await running.sum.item()) / steps : NaN };
-    running.sum?.dispose();
+    const entry: TrainResult['history'][number] = { epoch, loss: NaN };
+    unread.push({ entry, sum: running.sum, steps });
     if (epoch % c.validateEvery === 0 || epoch === c.epochs) {
+      await readLosses();
       if (job.val) {
         const r = await runExpert(expert, job.val, valText, c.microBytes);
         entry.val = score(r.logits, job.val, r.classes, expert.spec.task);

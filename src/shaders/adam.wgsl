@@ -1,5 +1,7 @@
 // One fused Adam / AdamW step per parameter. DECOUPLED = false: Adam, weight decay added to the gradient (L2);
 // true: AdamW, weight decay applied to the weight directly. Bias corrections arrive precomputed for the step.
+// Parameters stacked along a leading axis of groups (models trained together) scale lr per group: element i belongs
+// to group i / block; a scale of 0 leaves that group's weights untouched.
 override WG: u32 = 256u;
 override DECOUPLED: bool = false;
 
@@ -12,6 +14,7 @@ struct Params {
   weight_decay: f32,
   correction1: f32, // 1 - beta1^t
   correction2: f32, // 1 - beta2^t
+  block: u32,       // elements per group (n when the parameter is one group)
 }
 
 @group(0) @binding(0) var<storage, read_write> param: array<f32>;
@@ -19,15 +22,17 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> m1: array<f32>;
 @group(0) @binding(3) var<storage, read_write> m2: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
+@group(0) @binding(5) var<storage, read> lr_scale: array<f32>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= params.n) { return; }
+  let lr = params.lr * lr_scale[i / params.block];
   var w = param[i];
   var g = grad[i];
   if (DECOUPLED) {
-    w = w * (1.0 - params.lr * params.weight_decay);
+    w = w * (1.0 - lr * params.weight_decay);
   } else {
     g = g + params.weight_decay * w;
   }
@@ -37,5 +42,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   m2[i] = v;
   let m_hat = m / params.correction1;
   let v_hat = v / params.correction2;
-  param[i] = w - params.lr * m_hat / (sqrt(v_hat) + params.eps);
+  param[i] = w - lr * m_hat / (sqrt(v_hat) + params.eps);
 }

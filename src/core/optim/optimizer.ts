@@ -2,6 +2,7 @@
 import { engine } from '../engine.ts';
 import { Tensor, keep } from '../tensor.ts';
 import { fillK } from '../prims/elementwise.ts';
+import { tensor } from '../ops/creation.ts';
 import { zeroGrad } from '../autograd.ts';
 
 export abstract class Optimizer {
@@ -68,23 +69,48 @@ export interface AdamOptions {
   beta2?: number;
   eps?: number;
   weightDecay?: number;
+  /** Every parameter is stacked along a leading axis of this many groups (models trained together), each with its
+   * own learning rate: lr times its factor from setGroupScale (1 until set). */
+  groups?: number;
 }
 
 /** Adam with L2 weight decay added to the gradient (as torch.optim.Adam). */
 export class Adam extends Optimizer {
   protected decoupled = false;
+  private readonly groups: number;
+  private scale: Tensor;
+
   constructor(params: Tensor[], readonly opts: AdamOptions) {
     super(params);
+    const groups = opts.groups ?? 1;
+    if (!(Number.isInteger(groups) && groups >= 1)) throw new Error(`Adam: groups must be a positive whole number, got ${groups}`);
+    if (opts.groups !== undefined) {
+      for (const p of params) {
+        if (p.shape[0] !== groups) throw new Error(`Adam: ${groups} groups, but ${p.name ?? p.toString()} has leading axis ${p.shape[0] ?? 'none'} (shape [${p.shape.join(', ')}])`);
+      }
+    }
+    this.groups = groups;
+    this.scale = keep(fillK([groups], 1));
   }
+
+  /** Learning-rate factors per group (lr x factor); 0 freezes a group, e.g. a model whose training is over. */
+  setGroupScale(factors: readonly number[]): void {
+    if (factors.length !== this.groups) throw new Error(`Adam: setGroupScale needs ${this.groups} factors, got ${factors.length}`);
+    if (!factors.every((f) => Number.isFinite(f) && f >= 0)) throw new Error(`Adam: learning-rate factors must be finite and >= 0, got [${factors.join(', ')}]`);
+    this.scale.dispose();
+    this.scale = keep(tensor(Float32Array.from(factors), [this.groups]));
+  }
+
   protected apply(p: Tensor, g: Tensor): void {
     const [m1, m2] = this.slots(p, 2);
     const beta1 = this.opts.beta1 ?? 0.9;
     const beta2 = this.opts.beta2 ?? 0.999;
     engine().run('adam', {
       constants: { DECOUPLED: this.decoupled },
-      buffers: { param: p.buffer, grad: g.buffer, m1: m1.buffer, m2: m2.buffer },
+      buffers: { param: p.buffer, grad: g.buffer, m1: m1.buffer, m2: m2.buffer, lr_scale: this.scale.buffer },
       params: {
         n: p.size,
+        block: p.size / this.groups,
         lr: this.opts.lr,
         beta1,
         beta2,
@@ -95,6 +121,11 @@ export class Adam extends Optimizer {
       },
       threads: p.size,
     });
+  }
+
+  override dispose(): void {
+    super.dispose();
+    this.scale.dispose();
   }
 }
 

@@ -101,6 +101,31 @@ export class LayerData {
     return new LayerData(layer, m0.kind, m0.rows, m0.cols, rank, count, shards);
   }
 
+  /** Dense layers computed on the device a shard at a time (synthetic data too large to build on the CPU):
+   * make(start, n) returns the [n, rows, cols] layers of models start..start+n-1, kept by the shard. */
+  static generate(layer: string, count: number, rows: number, cols: number, make: (start: number, n: number) => Tensor, opts: LayerDataOptions = {}): LayerData {
+    const limit = Math.min(opts.maxShardBytes ?? bindingBytes(), engine().device.limits.maxStorageBufferBindingSize);
+    if (4 * rows * cols > limit) throw new Error(`layer "${layer}": one model's ${rows} x ${cols} matrix is larger than one storage binding (${limit} bytes)`);
+    const perShard = Math.floor(limit / (4 * rows * cols));
+    const shards: LayerShard[] = [];
+    try {
+      for (let start = 0; start < count; start += perShard) {
+        const n = Math.min(perShard, count - start);
+        const x = make(start, n);
+        if (x.shape.join() !== [n, rows, cols].join()) {
+          x.dispose();
+          throw new Error(`layer "${layer}": models ${start}..${start + n - 1} came as [${x.shape.join(', ')}], not [${n}, ${rows}, ${cols}]`);
+        }
+        shards.push({ start, count: n, x });
+        opts.log?.(`  ${layer}: ${start + n}/${count} models generated`);
+      }
+    } catch (e) {
+      for (const sh of shards) sh.x!.dispose();
+      throw e;
+    }
+    return new LayerData(layer, 'dense', rows, cols, 0, count, shards);
+  }
+
   /** Groups dataset indices into micro-batches, each within one shard and at most `maxBytes` (0: bindingBytes())
    * of layer data. */
   microBatches(indices: ArrayLike<number>, maxBytes = 0): MicroBatch[] {

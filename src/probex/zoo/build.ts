@@ -1,9 +1,9 @@
-// Building a zoo: pretrain each tree's base, then fine-tune its models in batches of `chunk`, grouped by their
-// sampled (epochs, learning rate). Every finished model is written atomically and recorded in zoo.json, and a rerun
+// Building a zoo: pretrain each tree's base, then fine-tune its models in batches of `chunk` (each model with its own
+// sampled epochs and learning rate). Every finished model is written atomically and recorded in zoo.json, and a rerun
 // skips what exists, so an interrupted build resumes without redoing or corrupting finished models.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodeSafetensors } from '../../core/index.ts';
+import { encodeSafetensors, engine } from '../../core/index.ts';
 import { acquireLock, writeFileAtomic } from '../../node/files.ts';
 import { readSafetensorsFile } from '../../node/safetensors-file.ts';
 import { listQuickdrawClasses } from '../../datasets/quickdraw.ts';
@@ -134,6 +134,7 @@ const canonical = (v: unknown): string =>
 const smoothingOf = (t: TreeSpec): number => (t.kind === 'lora' ? t.smoothing : 0);
 
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+const range = (xs: number[]): string => (Math.min(...xs) === Math.max(...xs) ? `${xs[0]}` : `${Math.min(...xs)}-${Math.max(...xs)}`);
 
 /** Pretrain (or load) a tree's base: a classifier over the pretraining classes, or an autoencoder. */
 async function buildBase(zoo: string, spec: TreeSpec, split: ClassSplit, log: (s: string) => void): Promise<{ state: StateDict; record: NonNullable<TreeRecord['base']> }> {
@@ -209,7 +210,7 @@ async function trainChunk(spec: TreeSpec, base: StateDict, chunk: ModelPlan[], d
   const train = itemsOf(chunk, drawings, 'train');
   const test = itemsOf(chunk, drawings, 'test');
   const seeds = chunk.map((p) => p.seed);
-  const opts = { epochs: chunk[0].epochs, lr: chunk[0].lr, batch: spec.batch, weightDecay: spec.kind === 'classifier' ? spec.weightDecay : 0 };
+  const opts = { epochs: chunk.map((p) => p.epochs), lr: chunk.map((p) => p.lr), batch: spec.batch, weightDecay: spec.kind === 'classifier' ? spec.weightDecay : 0 };
   if (spec.kind === 'classifier') {
     const model = classifierArch(spec.arch).fromBase(spec.arch, base, spec.pool / 2, seeds);
     try {
@@ -232,6 +233,12 @@ async function trainChunk(spec: TreeSpec, base: StateDict, chunk: ModelPlan[], d
   }
 }
 
+/** Models per batch: the chunk asked for, cut so that a parameter of `largest` f32 weights, stacked over the batch,
+ * fits one storage binding and one buffer. */
+export function modelsPerBatch(chunk: number, largest: number, limits: { maxStorageBufferBindingSize: number; maxBufferSize: number }): number {
+  return Math.max(1, Math.min(chunk, Math.floor(Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize) / (4 * largest))));
+}
+
 async function buildTree(zoo: string, spec: TreeSpec, preset: Preset, manifest: Manifest, drawings: DrawingSet, budget: { left: number }, chunkSize: number, log: (s: string) => void): Promise<BuildReport['trees'][number]> {
   const record = manifest.trees[spec.name];
   const base = await buildBase(zoo, spec, manifest.classSplit, log);
@@ -246,47 +253,46 @@ async function buildTree(zoo: string, spec: TreeSpec, preset: Preset, manifest: 
     if (!recorded.has(p.id) && onDisk(p)) record.models.push(JSON.parse(loadState(modelPath(zoo, spec.name, p.split, p.id)).metadata.record) as ModelRecord);
   }
   const todo = plans.filter((p) => !onDisk(p));
-  const groups = new Map<string, ModelPlan[]>();
-  for (const p of todo) {
-    const key = `${p.epochs}|${p.lr}`;
-    groups.set(key, [...(groups.get(key) ?? []), p]);
-  }
+  // Each model of a batch keeps its own learning rate and epochs (trainModels freezes a model once its epochs are
+  // over); ordering by epochs keeps batches mostly of one length, so little of a batch's time goes to frozen models.
+  const ordered = [...todo].sort((a, b) => a.epochs - b.epochs || a.index - b.index);
+  const largest = Math.max(...[...base.state.values()].map((v) => v.data.length));
+  const size = modelsPerBatch(chunkSize, largest, engine().device.limits);
+  if (size < chunkSize && ordered.length > size) log(`  ${spec.name}: batches of ${size} models (a stacked ${largest}-weight tensor must fit one storage binding)`);
   const t0 = performance.now();
   let trained = 0;
-  for (const group of groups.values()) {
-    for (let at = 0; at < group.length && budget.left > 0; at += chunkSize) {
-      const chunk = group.slice(at, at + Math.min(chunkSize, budget.left));
-      const c0 = performance.now();
-      const { states, metrics, trainLoss } = await trainChunk(spec, base.state, chunk, drawings);
-      chunk.forEach((p, k) => {
-        const rec: ModelRecord = { id: p.id, split: p.split, classes: p.classes, seed: p.seed, lr: p.lr, epochs: p.epochs, ...metrics[k], trainLoss };
-        const metadata: Record<string, string> = {
-          tree: spec.name,
-          base: base.record.path,
-          architecture: JSON.stringify(spec.arch),
-          classes: JSON.stringify(p.classes),
-          seed: String(p.seed),
-          learning_rate: String(p.lr),
-          epochs: String(p.epochs),
-          batch_size: String(spec.batch),
-          split: p.split,
-          record: JSON.stringify(rec),
-        };
-        if (spec.kind === 'lora') Object.assign(metadata, { rank: String(spec.rank), alpha: String(spec.alpha), smoothing: String(spec.smoothing) });
-        for (const [key, v] of Object.entries(metrics[k])) metadata[key] = String(v);
-        writeFileAtomic(modelPath(zoo, spec.name, p.split, p.id), toSafetensors(states[k], metadata));
-        record.models.push(rec);
-      });
-      trained += chunk.length;
-      budget.left -= chunk.length;
-      record.trainSeconds += (performance.now() - c0) / 1000;
-      writeManifest(zoo, manifest);
-      const shown =
-        spec.kind === 'classifier'
-          ? `mean held-out accuracy ${(100 * mean(metrics.map((m) => m.accuracy!))).toFixed(1)}%`
-          : `mean held-out MSE ${mean(metrics.map((m) => m.loss!)).toFixed(4)} (base ${mean(metrics.map((m) => m.baseLoss!)).toFixed(4)})`;
-      log(`  ${spec.name}: ${record.models.length}/${plans.length} models (batch of ${chunk.length}, ${chunk[0].epochs} epochs, lr ${chunk[0].lr}: ${shown}, ${((performance.now() - c0) / 1000).toFixed(1)} s)`);
-    }
+  for (let at = 0; at < ordered.length && budget.left > 0; at += size) {
+    const chunk = ordered.slice(at, at + Math.min(size, budget.left));
+    const c0 = performance.now();
+    const { states, metrics, trainLoss } = await trainChunk(spec, base.state, chunk, drawings);
+    chunk.forEach((p, k) => {
+      const rec: ModelRecord = { id: p.id, split: p.split, classes: p.classes, seed: p.seed, lr: p.lr, epochs: p.epochs, ...metrics[k] };
+      const metadata: Record<string, string> = {
+        tree: spec.name,
+        base: base.record.path,
+        architecture: JSON.stringify(spec.arch),
+        classes: JSON.stringify(p.classes),
+        seed: String(p.seed),
+        learning_rate: String(p.lr),
+        epochs: String(p.epochs),
+        batch_size: String(spec.batch),
+        split: p.split,
+        record: JSON.stringify(rec),
+      };
+      if (spec.kind === 'lora') Object.assign(metadata, { rank: String(spec.rank), alpha: String(spec.alpha), smoothing: String(spec.smoothing) });
+      for (const [key, v] of Object.entries(metrics[k])) metadata[key] = String(v);
+      writeFileAtomic(modelPath(zoo, spec.name, p.split, p.id), toSafetensors(states[k], metadata));
+      record.models.push(rec);
+    });
+    trained += chunk.length;
+    budget.left -= chunk.length;
+    record.trainSeconds += (performance.now() - c0) / 1000;
+    writeManifest(zoo, manifest);
+    const shown =
+      spec.kind === 'classifier'
+        ? `mean held-out accuracy ${(100 * mean(metrics.map((m) => m.accuracy!))).toFixed(1)}%`
+        : `mean held-out MSE ${mean(metrics.map((m) => m.loss!)).toFixed(4)} (base ${mean(metrics.map((m) => m.baseLoss!)).toFixed(4)})`;
+    log(`  ${spec.name}: ${record.models.length}/${plans.length} models (batch of ${chunk.length}, ${range(chunk.map((p) => p.epochs))} epochs, lr ${range(chunk.map((p) => p.lr))}: ${shown}; final training loss of the batch ${trainLoss.toFixed(4)}, ${((performance.now() - c0) / 1000).toFixed(1)} s)`);
   }
   const seconds = (performance.now() - t0) / 1000;
   return { name: spec.name, trained, skipped: plans.length - todo.length, seconds, modelsPerSecond: trained / Math.max(seconds, 1e-9) };

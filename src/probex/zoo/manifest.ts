@@ -18,7 +18,9 @@ export interface ModelRecord {
   /** LoRAs: held-out reconstruction MSE on drawings of its class, and the base's MSE on the same drawings. */
   loss?: number;
   baseLoss?: number;
-  trainLoss: number;
+  /** Zoos built before batches mixed hyperparameters recorded the batch's final training loss here; it described the
+   * batch, not the model, and is no longer written. */
+  trainLoss?: number;
 }
 
 export interface TreeRecord {

@@ -1,8 +1,10 @@
-// Training many models at once. Each model has its own items (row indices into one image tensor on the GPU) and
-// labels; an epoch's minibatch indices for every model are uploaded once, and each step slices its part on the GPU,
-// so a step submits nothing until its loss is read. Classifiers train with cross-entropy, autoencoders (the LoRA
-// tree) with reconstruction MSE.
-import { Adam, Tensor, argmax, backward, crossEntropy, gather, keep, mean, mse, mul, noGrad, reshape, slice, sub, tensor, tidy } from '../../core/index.ts';
+// Training many models at once. Each model has its own items (row indices into one image tensor on the GPU), labels,
+// learning rate and number of epochs (a model whose epochs are over is frozen while the others go on); an epoch's
+// minibatch indices for every model are uploaded once, and each step slices its part on the GPU. Each step is
+// submitted as soon as it is recorded and losses are summed on the GPU and read once per epoch, so the GPU works
+// while the next step is recorded. Classifiers train with cross-entropy, autoencoders (the LoRA tree) with
+// reconstruction MSE.
+import { Adam, Tensor, add, argmax, backward, crossEntropy, engine, gather, keep, mean, mse, mul, noGrad, reshape, slice, sub, tensor, tidy } from '../../core/index.ts';
 import { permutation, seededRandom, mixSeed } from '../../datasets/split.ts';
 import type { BatchedModel } from './models/batched.ts';
 
@@ -16,14 +18,23 @@ export interface ClassifierJob {
 }
 
 export interface TrainOptions {
-  epochs: number;
-  lr: number;
+  /** Epochs, for every model or one per model (a model stops changing after its own). */
+  epochs: number | readonly number[];
+  /** Adam's learning rate, for every model or one per model. */
+  lr: number | readonly number[];
   batch: number;
   weightDecay?: number;
-  /** Called after each epoch with the mean loss of that epoch's read steps. */
+  /** Called after each epoch with the mean loss over the batch's models of that epoch's sampled steps. */
   onEpoch?: (epoch: number, loss: number) => void;
-  /** Read the loss every this many steps (default: 10). */
+  /** Sample the loss every this many steps (default: 10); it is read once per epoch. */
   readEvery?: number;
+}
+
+/** A per-model setting as one value per model, checked. */
+function perModel(name: string, v: number | readonly number[], count: number): number[] {
+  const out = typeof v === 'number' ? new Array<number>(count).fill(v) : [...v];
+  if (out.length !== count) throw new Error(`zoo: ${count} models but ${out.length} values of ${name}`);
+  return out;
 }
 
 function checkJob(job: ClassifierJob, count: number): number {
@@ -61,10 +72,14 @@ export async function trainModels(model: BatchedModel, images: Tensor, job: Clas
   const B = Math.min(opts.batch, n);
   const steps = Math.floor(n / B);
   const readEvery = opts.readEvery ?? 10;
-  const optimizer = new Adam([...model.params.values()], { lr: opts.lr, weightDecay: opts.weightDecay ?? 0 });
+  const lrs = perModel('lr', opts.lr, M);
+  const epochs = perModel('epochs', opts.epochs, M);
+  const optimizer = new Adam([...model.params.values()], { lr: 1, weightDecay: opts.weightDecay ?? 0, groups: M });
   let last = NaN;
   try {
-    for (let epoch = 0; epoch < opts.epochs; epoch++) {
+    for (let epoch = 0; epoch < Math.max(...epochs); epoch++) {
+      const active = epochs.map((e) => epoch < e);
+      optimizer.setGroupScale(lrs.map((lr, m) => (active[m] ? lr : 0)));
       // Layout [step, model, row] so that each step's slice is contiguous.
       const idx = new Int32Array(steps * M * B);
       const lab = new Int32Array(steps * M * B);
@@ -80,7 +95,8 @@ export async function trainModels(model: BatchedModel, images: Tensor, job: Clas
       }
       const idxT = tensor(idx, [idx.length], 'i32');
       const labT = tensor(lab, [lab.length], 'i32');
-      const losses: number[] = [];
+      let lossSum: Tensor | null = null;
+      let sampled = 0;
       for (let s = 0; s < steps; s++) {
         const loss = tidy(() => {
           const rows = slice(idxT, [s * M * B], [(s + 1) * M * B]);
@@ -91,12 +107,24 @@ export async function trainModels(model: BatchedModel, images: Tensor, job: Clas
           optimizer.update();
           return l;
         });
-        if ((s + 1) % readEvery === 0 || s === steps - 1) losses.push((await loss.item()) / M);
-        loss.dispose();
+        if ((s + 1) % readEvery === 0 || s === steps - 1) {
+          const sum: Tensor = lossSum ? keep(add(lossSum, loss)) : loss;
+          if (lossSum) {
+            lossSum.dispose();
+            loss.dispose();
+          }
+          lossSum = sum;
+          sampled++;
+        } else {
+          loss.dispose();
+        }
+        engine().flush();
       }
       idxT.dispose();
       labT.dispose();
-      last = losses.reduce((a, b) => a + b, 0) / losses.length;
+      // The loss sums every model's; frozen models still contribute, so report the batch mean as it is.
+      last = (await lossSum!.item()) / M / sampled;
+      lossSum!.dispose();
       opts.onEpoch?.(epoch, last);
     }
   } finally {
