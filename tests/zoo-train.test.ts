@@ -6,7 +6,7 @@ import { tensor } from '../src/core/index.ts';
 import { seededRandom } from '../src/datasets/split.ts';
 import { unstack } from '../src/probex/zoo/models/batched.ts';
 import { classifierArch } from '../src/probex/zoo/models/registry.ts';
-import { trainClassifiers } from '../src/probex/zoo/train.ts';
+import { evaluateClassifiers, trainClassifiers } from '../src/probex/zoo/train.ts';
 import { modelsPerBatch } from '../src/probex/zoo/build.ts';
 import { useEngine } from './support/engine.ts';
 
@@ -63,6 +63,18 @@ describe('batched zoo training', () => {
     expect(losses.every((l) => Number.isFinite(l) && l > 0)).toBe(true);
     expect(ctx.engine.counters.reads - c0.reads).toBe(3);
     expect(ctx.engine.counters.submits - c0.submits).toBeGreaterThanOrEqual(steps);
+    model.dispose();
+    images.dispose();
+  });
+
+  it('evaluates in passes of any size to the same accuracies', async () => {
+    const { images, items, labels } = setup();
+    const model = classifierArch(ARCH).create(ARCH, CLASSES, [4, 5, 6]);
+    await trainClassifiers(model, images, { items: [items, items, items], labels: [labels, labels, labels], seeds: [1, 2, 3] }, { epochs: 3, lr: 2e-2, batch: 8 });
+    const job = { items: [items, items, items], labels: [labels, labels, labels] };
+    const whole = await evaluateClassifiers(model, images, job);
+    for (const chunk of [1, 5, 7, N]) expect(await evaluateClassifiers(model, images, job, chunk)).toEqual(whole);
+    expect(whole.some((a) => a > 1 / CLASSES)).toBe(true);
     model.dispose();
     images.dispose();
   });

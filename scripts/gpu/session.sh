@@ -34,9 +34,18 @@ deadline=$(($(date +%s) + ${BUDGET_S:-540}))
 [ "${PRESET:-default}" = default ] && TREES=${TREES-lora-autoencoder,mlp-quickdraw,mlp-quickdraw-seed2,mlp-fashion,mlp-mnist,vit-quickdraw,mlp-wide}
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | tee "$W/gpu.txt"
 # GPU busy % and memory every 5 s (a subshell's child, so that `wait` in the pipeline stage does not wait for it).
-(nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv,noheader -l 5 >> "$W/gpu-util.csv" 2> /dev/null &)
+# Stopped on exit: a later call on the same warm machine starts its own.
+(nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv,noheader -l 5 >> "$W/gpu-util.csv" 2> /dev/null &
+  echo $! > "$W/.gpu-util.pid")
+trap 'kill "$(cat "$W/.gpu-util.pid" 2> /dev/null)" 2> /dev/null' EXIT
 # Stages may run side by side (pipeline), so each packs into its own temporary name and renames.
-pack() { tar czf "$OUT/.session.$BASHPID.tgz" -C "$W" . 2> /dev/null && mv "$OUT/.session.$BASHPID.tgz" "$OUT/session.tgz"; cp "$W/stages.txt" "$OUT/" 2> /dev/null; }
+# tar exits 1 when a file changes while read (logs of stages still running): that archive is still good.
+pack() {
+  local part="$OUT/.session.$BASHPID.tgz"
+  tar czf "$part" --warning=no-file-changed -C "$W" . 2> /dev/null
+  if (($? <= 1)); then mv "$part" "$OUT/session.tgz"; else rm -f "$part"; fi
+  cp "$W/stages.txt" "$OUT/" 2> /dev/null
+}
 
 # The zoo's trees whose every planned model is there, comma-separated (a tree cut short would give numbers on a
 # partial tree).

@@ -227,7 +227,7 @@ export async function trainExpert(job: TrainJob): Promise<TrainResult> {
   const readLosses = async (): Promise<void> => {
     const sums = unread.filter((u) => u.sum !== null);
     if (sums.length) {
-      const all = keep(concat(sums.map((u) => reshape(u.sum!, [1])), 0));
+      const all = tidy(() => keep(concat(sums.map((u) => reshape(u.sum!, [1])), 0)));
       const values = await all.data();
       all.dispose();
       sums.forEach((u, k) => (u.entry.loss = values[k] / u.steps));

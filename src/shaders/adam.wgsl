@@ -29,6 +29,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= params.n) { return; }
   let lr = params.lr * lr_scale[i / params.block];
+  // A frozen group is left exactly as it is, moments included (0 * an infinite step would be NaN).
+  if (lr == 0.0) { return; }
   var w = param[i];
   var g = grad[i];
   if (DECOUPLED) {

@@ -93,7 +93,8 @@ export class Adam extends Optimizer {
     this.scale = keep(fillK([groups], 1));
   }
 
-  /** Learning-rate factors per group (lr x factor); 0 freezes a group, e.g. a model whose training is over. */
+  /** Learning-rate factors per group (lr x factor); 0 freezes a group (weights and moments stay as they are), e.g. a
+   * model whose training is over. */
   setGroupScale(factors: readonly number[]): void {
     if (factors.length !== this.groups) throw new Error(`Adam: setGroupScale needs ${this.groups} factors, got ${factors.length}`);
     if (!factors.every((f) => Number.isFinite(f) && f >= 0)) throw new Error(`Adam: learning-rate factors must be finite and >= 0, got [${factors.join(', ')}]`);

@@ -63,6 +63,8 @@ export function tensorStats(v: Float32Array): number[] {
     s2 += v[i] * v[i];
   }
   const mean = s / v.length;
+  // A NaN weight makes every statistic NaN (selection would return arbitrary order statistics around it).
+  if (Number.isNaN(s2)) return new Array<number>(STAT_NAMES.length).fill(NaN);
   return [mean, Math.max(0, s2 / v.length - mean * mean), ...quantiles(v, [0, 0.25, 0.5, 0.75, 1]), Math.sqrt(s2)];
 }
 

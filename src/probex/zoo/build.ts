@@ -157,7 +157,7 @@ async function buildBase(zoo: string, spec: TreeSpec, split: ClassSplit, log: (s
     if (spec.kind === 'classifier') {
       model = classifierArch(spec.arch).create(spec.arch, data.classes.length, [p.seed]);
       await trainClassifiers(model, data.images, job, opts);
-      [metric.accuracy] = (await evaluateClassifiers(model, data.images, { items: [data.testItems], labels: [data.testLabels] })).map(String);
+      [metric.accuracy] = (await evaluateClassifiers(model, data.images, { items: [data.testItems], labels: [data.testLabels] }, p.batch)).map(String);
     } else {
       model = new BatchedAutoencoder({ inputs: 784, hidden: spec.arch.hidden }, [p.seed]);
       await trainModels(model, data.images, job, opts, reconstructionLoss);
@@ -215,7 +215,7 @@ async function trainChunk(spec: TreeSpec, base: StateDict, chunk: ModelPlan[], d
     const model = classifierArch(spec.arch).fromBase(spec.arch, base, spec.pool / 2, seeds);
     try {
       const trainLoss = await trainClassifiers(model, drawings.images, { ...train, seeds }, opts);
-      const acc = await evaluateClassifiers(model, drawings.images, test);
+      const acc = await evaluateClassifiers(model, drawings.images, test, spec.batch);
       return { states: await unstack(model), metrics: acc.map((accuracy) => ({ accuracy })), trainLoss };
     } finally {
       model.dispose();
@@ -255,7 +255,8 @@ async function buildTree(zoo: string, spec: TreeSpec, preset: Preset, manifest: 
   const todo = plans.filter((p) => !onDisk(p));
   // Each model of a batch keeps its own learning rate and epochs (trainModels freezes a model once its epochs are
   // over); ordering by epochs keeps batches mostly of one length, so little of a batch's time goes to frozen models.
-  const ordered = [...todo].sort((a, b) => a.epochs - b.epochs || a.index - b.index);
+  // A run bounded by --max-models takes models in plan order first, so a partial tree is a fair sample of the plan.
+  const ordered = todo.slice(0, budget.left).sort((a, b) => a.epochs - b.epochs || a.index - b.index);
   const largest = Math.max(...[...base.state.values()].map((v) => v.data.length));
   const size = modelsPerBatch(chunkSize, largest, engine().device.limits);
   if (size < chunkSize && ordered.length > size) log(`  ${spec.name}: batches of ${size} models (a stacked ${largest}-weight tensor must fit one storage binding)`);

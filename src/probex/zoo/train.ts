@@ -4,7 +4,7 @@
 // submitted as soon as it is recorded and losses are summed on the GPU and read once per epoch, so the GPU works
 // while the next step is recorded. Classifiers train with cross-entropy, autoencoders (the LoRA tree) with
 // reconstruction MSE.
-import { Adam, Tensor, add, argmax, backward, crossEntropy, engine, gather, keep, mean, mse, mul, noGrad, reshape, slice, sub, tensor, tidy } from '../../core/index.ts';
+import { Adam, Tensor, add, argmax, backward, crossEntropy, detach, engine, gather, keep, mean, mse, mul, noGrad, reshape, slice, sub, tensor, tidy } from '../../core/index.ts';
 import { permutation, seededRandom, mixSeed } from '../../datasets/split.ts';
 import type { BatchedModel } from './models/batched.ts';
 
@@ -76,6 +76,9 @@ export async function trainModels(model: BatchedModel, images: Tensor, job: Clas
   const epochs = perModel('epochs', opts.epochs, M);
   const optimizer = new Adam([...model.params.values()], { lr: 1, weightDecay: opts.weightDecay ?? 0, groups: M });
   let last = NaN;
+  // Tensors of the epoch in flight, freed in `finally` if a step throws.
+  let epochTensors: Tensor[] = [];
+  let lossSum: Tensor | null = null;
   try {
     for (let epoch = 0; epoch < Math.max(...epochs); epoch++) {
       const active = epochs.map((e) => epoch < e);
@@ -95,7 +98,7 @@ export async function trainModels(model: BatchedModel, images: Tensor, job: Clas
       }
       const idxT = tensor(idx, [idx.length], 'i32');
       const labT = tensor(lab, [lab.length], 'i32');
-      let lossSum: Tensor | null = null;
+      epochTensors = [idxT, labT];
       let sampled = 0;
       for (let s = 0; s < steps; s++) {
         const loss = tidy(() => {
@@ -105,7 +108,7 @@ export async function trainModels(model: BatchedModel, images: Tensor, job: Clas
           optimizer.zeroGrad();
           backward(l);
           optimizer.update();
-          return l;
+          return detach(l);
         });
         if ((s + 1) % readEvery === 0 || s === steps - 1) {
           const sum: Tensor = lossSum ? keep(add(lossSum, loss)) : loss;
@@ -120,14 +123,18 @@ export async function trainModels(model: BatchedModel, images: Tensor, job: Clas
         }
         engine().flush();
       }
-      idxT.dispose();
-      labT.dispose();
+      for (const t of epochTensors) t.dispose();
+      epochTensors = [];
       // The loss sums every model's; frozen models still contribute, so report the batch mean as it is.
-      last = (await lossSum!.item()) / M / sampled;
-      lossSum!.dispose();
+      const sum: Tensor | null = lossSum;
+      lossSum = null;
+      last = sum ? (await sum.item()) / M / sampled : NaN;
+      sum?.dispose();
       opts.onEpoch?.(epoch, last);
     }
   } finally {
+    for (const t of epochTensors) t.dispose();
+    (lossSum as Tensor | null)?.dispose();
     optimizer.dispose();
     for (const p of model.params.values()) {
       p.grad?.dispose();
@@ -137,7 +144,8 @@ export async function trainModels(model: BatchedModel, images: Tensor, job: Clas
   return last;
 }
 
-/** Accuracy of each model on its own items, evaluated in chunks that stay under the storage binding limit. */
+/** Accuracy of each model on its own items, `chunk` items per model at a time: the training batch size keeps a
+ * pass within the activations a training step already fit in its storage bindings. */
 export async function evaluateClassifiers(model: BatchedModel, images: Tensor, job: Omit<ClassifierJob, 'seeds'>, chunk = 256): Promise<number[]> {
   const M = model.count;
   const n = job.items[0].length;
