@@ -126,6 +126,19 @@ describe('matmul variants against the float64 reference', () => {
         if (skip()) t.skip();
         for (let i = 0; i < PROBEX.length; i++) await checkProbex(variant, i);
       }, 120_000);
+      it('a batch longer than the grid allows (65,553 > 65,535), run in slices', async (t) => {
+        if (skip()) t.skip();
+        const c: Case = { batchA: [3, 21851], batchB: [21851], mkn: [2, 3, 2] };
+        if (variant === 'splitk') {
+          const a = toGpu(randArr([...c.batchA, 2, 3], 40));
+          const b = toGpu(randArr([...c.batchB, 3, 2], 41));
+          expect(() => matmulK(a, b, false, false, { variant })).toThrow(/"splitk" cannot run a batch of 65553/);
+          a.dispose();
+          b.dispose();
+          return;
+        }
+        for (const [i, [ta, tb]] of [COMBOS[0], COMBOS[3]].entries()) await check(variant, c, ta, tb, 40 + i);
+      });
       it('long K (4099) with a small output', async (t) => {
         if (skip()) t.skip();
         const cases = variant === 'splitk' ? LONG_K : LONG_K.filter((c) => c.splits === undefined);

@@ -101,6 +101,29 @@ describe('batched matmul with broadcasting', () => {
   });
 });
 
+describe('a batch longer than the grid allows', () => {
+  it('forward and both gradients over 65,553 matrices (B broadcast over the first batch dim), against float64', async () => {
+    // loss = sum(C * W): dC = W, dA = W B^T, dB = sum over the broadcast dim of A^T W.
+    const [a, b] = operands([3, 21851], [21851], [2, 3, 2], false, false, 300);
+    const w = randArr([3, 21851, 2, 2], 302);
+    const [x, y, wt] = [a, b, w].map((t) => E.tensor(Float32Array.from(t.data), t.shape));
+    const [px, py] = [E.parameter(x), E.parameter(y)];
+    const c = E.matmul(px, py);
+    E.backward(E.sum(E.mul(c, wt)));
+    const close = (got: ArrayLike<number>, want: ArrayLike<number>, what: string): void => {
+      expect(got.length, what).toBe(want.length);
+      for (let i = 0; i < want.length; i++) if (Math.abs(got[i] - want[i]) > 1e-5 + 1e-5 * Math.abs(want[i])) throw new Error(`${what}: entry ${i}: got ${got[i]}, want ${want[i]}`);
+    };
+    close(await c.data(), R.matmul(a, b, false, false).data, 'C');
+    close(await px.grad!.data(), R.matmul(w, b, false, true).data, 'dA');
+    const perA = R.matmul(a, w, true, false); // [3, 21851, 3, 2]
+    const dB = new Float64Array(21851 * 6);
+    for (let i = 0; i < perA.data.length; i++) dB[i % dB.length] += perA.data[i];
+    close(await py.grad!.data(), dB, 'dB');
+    for (const t of [x, y, wt, px, py, c]) t.dispose();
+  });
+});
+
 describe('empty dimensions', () => {
   it('k = 0 gives zeros, and empty gradients', async () => {
     for (const [ta, tb] of COMBOS) {

@@ -17,6 +17,7 @@ struct Params {
   batch_shape: vec4<u32>,
   a_batch_strides: vec4<u32>,
   b_batch_strides: vec4<u32>,
+  batch_offset: u32, // first batch entry of this launch (a batch beyond the grid limit runs in slices)
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
@@ -42,7 +43,7 @@ fn load_b(base: u32, kk: u32, col: u32) -> f32 {
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-  let bz = wid.z;
+  let bz = wid.z + params.batch_offset;
   // Split the flat batch index into per-dim coordinates to find each operand's batch offset.
   var rem = bz;
   var a_base = 0u;

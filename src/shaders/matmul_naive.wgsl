@@ -11,6 +11,7 @@ struct Params {
   batch_shape: vec4<u32>,
   a_batch_strides: vec4<u32>,
   b_batch_strides: vec4<u32>,
+  batch_offset: u32, // first batch entry of this launch (a batch beyond the grid limit runs in slices)
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
@@ -23,7 +24,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   let row = gid.y;
   let col = gid.x;
   if (row >= params.m || col >= params.n) { return; }
-  var rem = wid.z;
+  var rem = wid.z + params.batch_offset;
   var a_base = 0u;
   var b_base = 0u;
   for (var d = i32(params.batch_rank) - 1; d >= 0; d--) {
@@ -46,5 +47,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     ai += a_ks;
     bi += b_ks;
   }
-  c[wid.z * params.m * params.n + row * params.n + col] = acc;
+  c[(wid.z + params.batch_offset) * params.m * params.n + row * params.n + col] = acc;
 }

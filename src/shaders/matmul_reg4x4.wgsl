@@ -20,6 +20,7 @@ struct Params {
   batch_shape: vec4<u32>,
   a_batch_strides: vec4<u32>,
   b_batch_strides: vec4<u32>,
+  batch_offset: u32, // first batch entry of this launch (a batch beyond the grid limit runs in slices)
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
@@ -51,7 +52,7 @@ fn b_quad(base: u32, kk: u32, col: u32) -> vec4<f32> {
 
 @compute @workgroup_size(WG, 1, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  var rem = wid.z;
+  var rem = wid.z + params.batch_offset;
   var a_base = 0u;
   var b_base = 0u;
   for (var d = i32(params.batch_rank) - 1; d >= 0; d--) {
@@ -75,7 +76,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
   }
 
-  let c_base = wid.z * params.m * params.n;
+  let c_base = (wid.z + params.batch_offset) * params.m * params.n;
   for (var i = 0u; i < TM; i++) {
     let row = row0 + i;
     if (row >= params.m) { break; }

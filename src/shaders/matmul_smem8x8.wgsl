@@ -18,6 +18,7 @@ struct Params {
   batch_shape: vec4<u32>,
   a_batch_strides: vec4<u32>,
   b_batch_strides: vec4<u32>,
+  batch_offset: u32, // first batch entry of this launch (a batch beyond the grid limit runs in slices)
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
@@ -58,7 +59,7 @@ fn span(start: u32, end: u32, inside: bool) -> u32 {
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-  var rem = wid.z;
+  var rem = wid.z + params.batch_offset;
   var a_base = 0u;
   var b_base = 0u;
   for (var d = i32(params.batch_rank) - 1; d >= 0; d--) {
@@ -118,7 +119,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     workgroupBarrier();
   }
 
-  let c_base = wid.z * m * n;
+  let c_base = (wid.z + params.batch_offset) * m * n;
   for (var i = 0u; i < 8u; i++) {
     let row = row0 + lid.y + 16u * i;
     if (row >= m) { break; }

@@ -19,6 +19,7 @@ struct Params {
   b_batch_strides: vec4<u32>,
   batch: u32,
   k_chunk: u32,
+  batch_offset: u32, // always 0: split-K launches never slice the batch
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;

@@ -13,6 +13,7 @@ struct Params {
   batch_shape: vec4<u32>,
   a_batch_strides: vec4<u32>,
   b_batch_strides: vec4<u32>,
+  batch_offset: u32, // first batch entry of this launch (a batch beyond the grid limit runs in slices)
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
@@ -37,7 +38,7 @@ fn load_b(base: u32, kk: u32, col: u32) -> f32 {
 
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  var rem = wid.z;
+  var rem = wid.z + params.batch_offset;
   var a_base = 0u;
   var b_base = 0u;
   for (var d = i32(params.batch_rank) - 1; d >= 0; d--) {
@@ -71,6 +72,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let row = row0 + lid.y;
   let col = col0 + lid.x;
   if (row < params.m && col < params.n) {
-    c[wid.z * params.m * params.n + row * params.n + col] = acc;
+    c[(wid.z + params.batch_offset) * params.m * params.n + row * params.n + col] = acc;
   }
 }

@@ -106,6 +106,8 @@ interface Launch {
   c: GPUBuffer;
   p: MatmulPlan;
   splits?: number;
+  /** First batch entry of this launch: a batch longer than the grid's z limit runs as several launches. */
+  offset?: number;
 }
 
 interface VariantSpec {
@@ -117,8 +119,9 @@ interface VariantSpec {
   launch: (l: Launch) => void;
 }
 
-function common(p: MatmulPlan): Record<string, number | number[]> {
+function common(p: MatmulPlan, offset = 0): Record<string, number | number[]> {
   return {
+    batch_offset: offset,
     m: p.m,
     n: p.n,
     k: p.k,
@@ -175,7 +178,7 @@ function runReg(shader: string, l: Launch, tm: number, cols: number, wg: number,
   e.run(shader, {
     constants: { TRANS_A: p.transA, TRANS_B: p.transB, VEC_B: vec && !p.transB && vecB(p, l.b), WG: wg },
     buffers: { a: l.a, b: l.b, b4: vecView(e, l.b), c: l.c },
-    params: common(p),
+    params: common(p, l.offset),
     workgroups: regGrid(p, tm, cols, wg),
   });
 }
@@ -194,6 +197,7 @@ export function defaultSplits(p: MatmulPlan, e: Engine): number {
 
 function launchSplitK(l: Launch): void {
   const { e, p } = l;
+  if (l.offset) throw new Error('matmul: split-K cannot run a slice of the batch');
   const limits = e.device.limits;
   const total = p.batch * p.m * p.n;
   let splits = Math.max(1, Math.min(l.splits ?? defaultSplits(p, e), p.k));
@@ -221,7 +225,7 @@ function runSmem(shader: string, l: Launch, tile: number, vec: boolean): void {
     ? { TRANS_A: p.transA, TRANS_B: p.transB, VEC_A: vecA(p, l.a), VEC_B: vecB(p, l.b) }
     : { TRANS_A: p.transA, TRANS_B: p.transB };
   const buffers: Record<string, GPUBuffer> = vec ? { a: l.a, a4: vecView(e, l.a), b: l.b, b4: vecView(e, l.b), c: l.c } : { a: l.a, b: l.b, c: l.c };
-  e.run(shader, { constants, buffers, params: common(p), workgroups: [Math.ceil(p.n / tile), Math.ceil(p.m / tile), p.batch] });
+  e.run(shader, { constants, buffers, params: common(p, l.offset), workgroups: [Math.ceil(p.n / tile), Math.ceil(p.m / tile), p.batch] });
 }
 
 const tileGrid = (tile: number) => (p: MatmulPlan): [number, number, number] => [Math.ceil(p.n / tile), Math.ceil(p.m / tile), p.batch];
@@ -323,7 +327,7 @@ export function defaultMatmulVariant(p: MatmulPlan, e: Engine = engine()): Matmu
 const FALLBACKS: MatmulVariant[] = ['smem8x8', 'reg8x8', 'smem4x4', 'tiled'];
 
 /** The variant matmulK runs for a plan: forced, else tuned for the class on this adapter, else the heuristic. */
-export function chooseMatmulVariant(p: MatmulPlan, e: Engine = engine(), forced?: MatmulVariant): MatmulVariant {
+export function chooseMatmulVariant(p: MatmulPlan, e: Engine = engine(), forced?: MatmulVariant, sliced = false): MatmulVariant {
   if (forced) {
     if (!VARIANTS[forced]) throw new Error(`matmul: unknown variant "${forced}" (have ${MATMUL_VARIANTS.join(', ')})`);
     if (!matmulVariantAvailable(forced, e)) throw new Error(`matmul: variant "${forced}" is not available on this device`);
@@ -332,7 +336,7 @@ export function chooseMatmulVariant(p: MatmulPlan, e: Engine = engine(), forced?
   }
   const tuned = lookupChoice(e, matmulClassKey(matmulClass(p)))?.variant as MatmulVariant | undefined;
   const first = tuned && tuned in VARIANTS && matmulVariantAvailable(tuned, e) ? tuned : defaultMatmulVariant(p, e);
-  for (const v of [first, ...FALLBACKS]) if (matmulVariantFits(v, p, e)) return v;
+  for (const v of [first, ...FALLBACKS]) if (matmulVariantFits(v, p, e) && !(sliced && v === 'splitk')) return v;
   throw new Error(`matmul: [${p.batch}, ${p.m}, ${p.k}] x [${p.k}, ${p.n}] needs more workgroups than this device allows`);
 }
 
@@ -348,14 +352,21 @@ export function matmulK(a: Tensor, b: Tensor, transA = false, transB = false, ch
   if (a.dtype !== 'f32' || b.dtype !== 'f32') throw new Error(`matmul: expects f32 tensors, got ${a.dtype} and ${b.dtype}`);
   const p = planMatmul(a.shape, b.shape, transA, transB);
   const e = engine();
-  if (p.batch > e.device.limits.maxComputeWorkgroupsPerDimension) throw new Error(`matmul: batch of ${p.batch} is too large`);
   const c = Tensor.empty(p.outShape, 'f32', 'matmul');
   if (c.size === 0) return c;
   if (p.k === 0) {
     e.clear(c.buffer, 0, c.byteLength);
     return c;
   }
-  const variant = chooseMatmulVariant(p, e, choice.variant);
-  VARIANTS[variant].launch({ e, a: a.buffer, b: b.buffer, c: c.buffer, p, splits: choice.splits });
+  // The grid's z walks the batch; a longer batch (e.g. attention over 1,000 models x 64 drawings x 4 heads) runs in
+  // slices, each kernel adding its slice's first entry to z. The variant is chosen for the slice's batch.
+  const limit = e.device.limits.maxComputeWorkgroupsPerDimension;
+  const sliced = p.batch > limit;
+  if (sliced && choice.variant === 'splitk') throw new Error(`matmul: variant "splitk" cannot run a batch of ${p.batch} (more than the ${limit} one launch allows)`);
+  for (let offset = 0; offset < p.batch; offset += limit) {
+    const part = sliced ? { ...p, batch: Math.min(limit, p.batch - offset) } : p;
+    const variant = chooseMatmulVariant(part, e, choice.variant, sliced);
+    VARIANTS[variant].launch({ e, a: a.buffer, b: b.buffer, c: c.buffer, p: part, splits: choice.splits, offset });
+  }
   return c;
 }
