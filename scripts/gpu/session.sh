@@ -6,7 +6,7 @@
 # cut short still leaves what finished. The zoo build and training resume if a later call finds the machine warm.
 #   bench   tune, then matmul, reduce and scale with --json (records and SVGs in bench/)
 #   scale   the scale benchmark alone (SCALE_S, default 120 s)
-#   zoo     probex zoo build --preset ${PRESET:-default} --chunk ${CHUNK:-1000} [--trees $TREES] (BUILD_S, default
+#   zoo     probex zoo build --preset ${PRESET:-default} --chunk ${CHUNK:-250} [--trees $TREES] (BUILD_S, default
 #           1200 s); zoo summary --signal (default preset: cheapest trees first, so a build cut short holds whole trees)
 #   train   probex train --seeds ${SEEDS:-3} $TRAIN_ARGS (e.g. TRAIN_ARGS="--epochs 200") on the trees built in full,
 #           leaving EVAL_S (default 90 s) of the budget to eval
@@ -93,7 +93,7 @@ for s in ${@:-bench zoo train eval}; do
     zoo)
       mkdir -p "$ZOO/text"
       [ -f "$ZOO/text/use-lite.safetensors" ] || cp $g/data/text/use-lite.safetensors "$ZOO/text/"
-      stage zoo-build "${BUILD_S:-1200}" "$W/zoo-build.json" $node $g/probex.mjs zoo build --preset "${PRESET:-default}" --out "$ZOO" --chunk "${CHUNK:-1000}" ${TREES:+--trees "$TREES"} --json
+      stage zoo-build "${BUILD_S:-1200}" "$W/zoo-build.json" $node $g/probex.mjs zoo build --preset "${PRESET:-default}" --out "$ZOO" --chunk "${CHUNK:-250}" ${TREES:+--trees "$TREES"} --json
       stage zoo-summary 120 "$W/zoo-summary.json" $node $g/probex.mjs zoo summary "$ZOO" --signal --json
       ;;
     train)
@@ -110,7 +110,7 @@ for s in ${@:-bench zoo train eval}; do
     pipeline)
       mkdir -p "$ZOO/text"
       [ -f "$ZOO/text/use-lite.safetensors" ] || cp $g/data/text/use-lite.safetensors "$ZOO/text/"
-      stage zoo-build "${BUILD_S:-1200}" "$W/zoo-build.json" $node $g/probex.mjs zoo build --preset "${PRESET:-default}" --out "$ZOO" --chunk "${CHUNK:-1000}" ${TREES:+--trees "$TREES"} --json &
+      stage zoo-build "${BUILD_S:-1200}" "$W/zoo-build.json" $node $g/probex.mjs zoo build --preset "${PRESET:-default}" --out "$ZOO" --chunk "${CHUNK:-250}" ${TREES:+--trees "$TREES"} --json &
       build=$!
       first=${FIRST:-lora-autoencoder,mlp-quickdraw,mlp-quickdraw-seed2,mlp-fashion,mlp-mnist}
       while kill -0 $build 2> /dev/null && [ -n "$(pick "$first" "$(whole_trees)" 0)" ]; do sleep 3; done
