@@ -1,5 +1,5 @@
 // Where a zoo training step spends its time: one Adam step of a chunk of batched models per architecture of the
-// `medium` preset (M models x B drawings), timed as a whole, then each of its dispatches replayed alone and summed by
+// `medium` preset (or --preset NAME; M models x B drawings, M = 32 or --models N), timed as a whole, then each of its dispatches replayed alone and summed by
 // kernel. The per-kernel shares say what to optimize; the step time says how fast a zoo builds. With --tune, the
 // matmul shape classes a step uses are autotuned first and saved to the tuning file, which zoo builds then use.
 import { Adam, backward, gather, reshape, tensor, tidy, uniform, type RunArgs, type Tensor } from '../src/core/index.ts';
@@ -12,17 +12,16 @@ import { loadTuning, writeTuningFile } from '../src/node/tuning.ts';
 import { DEFAULT_TUNING_FILE, attachTuning, type BenchContext, type BenchRecord, type BenchSuite } from './common.ts';
 
 let tune = false;
-
-const MODELS = 32;
-const BATCH = 64;
+/** --preset and --models: the architectures of which preset, and how many models a step batches. */
+let options = { preset: 'medium', models: 32 };
 const CLASSES = 50;
 const IMAGES = 2048;
 
-/** One distinct classifier architecture per entry, from the medium preset (the quickdraw MLP, the wide MLP, the ViT). */
+/** One distinct classifier architecture per entry of the chosen preset (medium: the quickdraw MLP, the wide MLP, the ViT). */
 function architectures(): { name: string; tree: ClassifierTreeSpec }[] {
   const seen = new Set<string>();
   const out: { name: string; tree: ClassifierTreeSpec }[] = [];
-  for (const t of getPreset('medium').trees) {
+  for (const t of getPreset(options.preset).trees) {
     if (t.kind !== 'classifier') continue;
     const name = classifierArch(t.arch).describe(t.arch, CLASSES);
     if (seen.has(name)) continue;
@@ -58,15 +57,17 @@ async function watchingRuns(e: BenchContext['engine'], seen: (shader: string, ar
 
 async function profileStep(ctx: BenchContext, tree: ClassifierTreeSpec, trials: number): Promise<{ ms: number[]; kernels: Map<string, { n: number; ms: number }>; dispatches: number }> {
   const e = ctx.engine;
-  const seeds = Array.from({ length: MODELS }, (_, i) => i + 1);
+  const models = options.models;
+  const batch = tree.batch;
+  const seeds = Array.from({ length: models }, (_, i) => i + 1);
   const model = classifierArch(tree.arch).create(tree.arch, CLASSES, seeds);
   const images = uniform([IMAGES, 784], 1, 0, 1);
-  const rows = tensor(Int32Array.from({ length: MODELS * BATCH }, (_, i) => (i * 7919) % IMAGES), [MODELS * BATCH], 'i32');
-  const labels = tensor(Int32Array.from({ length: MODELS * BATCH }, (_, i) => i % CLASSES), [MODELS * BATCH], 'i32');
+  const rows = tensor(Int32Array.from({ length: models * batch }, (_, i) => (i * 7919) % IMAGES), [models * batch], 'i32');
+  const labels = tensor(Int32Array.from({ length: models * batch }, (_, i) => i % CLASSES), [models * batch], 'i32');
   const opt = new Adam([...model.params.values()], { lr: 1e-3 });
   const step = async (): Promise<void> => {
     const l: Tensor = tidy(() => {
-      const x = reshape(gather(images, rows), [MODELS, BATCH, 784]);
+      const x = reshape(gather(images, rows), [models, batch, 784]);
       const loss = classificationLoss(model.forward(x), labels, x);
       opt.zeroGrad();
       backward(loss);
@@ -136,7 +137,7 @@ async function profileStep(ctx: BenchContext, tree: ClassifierTreeSpec, trials: 
 
 export const suite: BenchSuite = {
   name: 'zoo-step',
-  about: `one training step of ${MODELS} batched models x ${BATCH} drawings per medium-preset architecture, with its time per kernel`,
+  about: 'one training step of 32 (--models N) batched models per architecture of the medium preset (--preset NAME), with its time per kernel',
   async run(ctx: BenchContext): Promise<BenchRecord[]> {
     const records: BenchRecord[] = [];
     const trials = ctx.args.trials ?? 3;
@@ -152,7 +153,7 @@ export const suite: BenchSuite = {
       records.push({
         op: 'zoo-step',
         variant: name,
-        shape: `M=${MODELS} B=${BATCH}`,
+        shape: `M=${options.models} B=${tree.batch}`,
         ms,
         min_ms: Math.min(...p.ms),
         gflops: null,
@@ -171,8 +172,22 @@ export const suite: BenchSuite = {
   },
 };
 
-/** Takes --tune out of argv; adds --no-peer (no TF.js counterpart, so the driver need not start one). */
+/** Takes --tune, --preset NAME and --models N out of argv; adds --no-peer (no TF.js counterpart, so the driver need
+ * not start one). A GPU session tunes the default zoo's own step with `--tune --preset default --models 250`. */
 export function takeOptions(argv: string[]): string[] {
-  tune = argv.includes('--tune');
-  return [...argv.filter((a) => a !== '--tune'), '--no-peer'];
+  tune = false;
+  options = { preset: 'medium', models: 32 };
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--tune') tune = true;
+    else if (argv[i] === '--preset') {
+      options.preset = argv[++i] ?? '';
+      getPreset(options.preset); // names the presets when this one is unknown
+    } else if (argv[i] === '--models') {
+      const v = Number(argv[++i]);
+      if (!(Number.isInteger(v) && v > 0)) throw new Error(`--models needs a positive whole number, got ${argv[i] ?? 'nothing'}`);
+      options.models = v;
+    } else rest.push(argv[i]);
+  }
+  return [...rest, '--no-peer'];
 }

@@ -6,6 +6,8 @@
 # cut short still leaves what finished. The zoo build and training resume if a later call finds the machine warm.
 #   bench   tune, then matmul, reduce and scale with --json (records and SVGs in bench/)
 #   scale   the scale benchmark alone (SCALE_S, default 120 s)
+#   tune-zoo  autotune the matmuls of the preset's training steps at CHUNK models (TUNE_S, default 150 s); the build
+#           after it uses the choices, and bench/tuning.json comes back in the archive
 #   zoo     probex zoo build --preset ${PRESET:-default} --chunk ${CHUNK:-250} [--trees $TREES] (BUILD_S, default
 #           1200 s); zoo summary --signal (default preset: cheapest trees first, so a build cut short holds whole trees)
 #   train   probex train --seeds ${SEEDS:-3} $TRAIN_ARGS (e.g. TRAIN_ARGS="--epochs 200") on the trees built in full,
@@ -21,7 +23,8 @@
 # then, at once while the machine is warm (it is given back after 30 s idle), what is left of the device time on
 #   OUT=$OUT BUDGET_S=<left - 30> EVAL_S=70 SEEDS=3 TRAIN_ARGS="--epochs 100" bash .gpu/session.sh train eval
 # (same settings: the run continues where it stopped). Measured in the first session (H200): the build is the cost
-# (see results/default-h200-2026-11-27/), an expert trains in 1-7 s at 100 epochs.
+# (see results/default-h200-2026-11-27/), an expert trains in 1-7 s at 100 epochs. No matmul is tuned for a GPU yet:
+# `tune-zoo` before `zoo` costs up to TUNE_S and may repay it in the build; its tuning.json is worth committing.
 set -uo pipefail
 g=.gpu
 OUT=${OUT:-out}
@@ -90,6 +93,13 @@ for s in ${@:-bench zoo train eval}; do
       stage scale 120 "$W/bench/scale.json" $node $g/app.mjs scale --json --out "$W/bench"
       ;;
     scale) stage scale "${SCALE_S:-120}" "$W/bench/scale.json" $node $g/app.mjs scale --json --out "$W/bench" ;;
+    tune-zoo)
+      # Autotune the matmul classes of the preset's own training steps at CHUNK models into bench/tuning.json, which
+      # the build then uses (and which comes back in the archive, to commit for later sessions on this adapter).
+      stage tune-zoo "${TUNE_S:-150}" "$W/bench/zoo-step.json" $node $g/app.mjs zoo-step --tune --preset "${PRESET:-default}" --models "${CHUNK:-250}" --trials 1 --json --out "$W/bench"
+      cp bench/tuning.json "$W/bench/tuning.json"
+      pack
+      ;;
     zoo)
       mkdir -p "$ZOO/text"
       [ -f "$ZOO/text/use-lite.safetensors" ] || cp $g/data/text/use-lite.safetensors "$ZOO/text/"
