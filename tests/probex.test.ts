@@ -15,7 +15,7 @@ import { readSafetensorsFile } from '../src/node/safetensors-file.ts';
 import { saveClassEmbeddings } from '../src/probex/text/precomputed.ts';
 import { seededRandom } from '../src/datasets/split.ts';
 import type { ResultRow } from '../src/probex/results.ts';
-import type { RunManifest } from '../src/probex/run.ts';
+import { expertConfig, type RunManifest } from '../src/probex/run.ts';
 import type { Prediction } from '../src/cli/query.ts';
 
 const zoo = mkdtempSync(join(tmpdir(), 'probex-zoo-'));
@@ -169,10 +169,18 @@ describe('probex train / eval / predict / search on the tiny zoo', () => {
     expect(readFileSync(join(out, 'results.md'), 'utf8')).toMatch(new RegExp(`\\| lora-autoencoder \\| ${t.layer.replace(/\./g, '\\.')} \\*`));
   }, 600_000);
 
+  it('gives text-aligned heads their own settings on top of the run\'s (--text-epochs), each expert its seed', () => {
+    const config = { epochs: 100, lr: 5e-4, text: { epochs: 200 } };
+    expect(expertConfig(config, 'classes', 0)).toEqual({ epochs: 100, lr: 5e-4, seed: 1 });
+    expect(expertConfig(config, 'text', 2)).toEqual({ epochs: 200, lr: 5e-4, seed: 3 });
+    expect(expertConfig(undefined, 'text', 0)).toEqual({ seed: 1 });
+  });
+
   it('fails with a one-line error on bad input', () => {
     const r = cli(['train', '--zoo', zoo, '--out', join(zoo, 'run2'), '--epochs', 'ten']);
     expect(r.status).not.toBe(0);
     expect(r.err).toMatch(/--epochs must be a positive whole number, got "ten"/);
+    expect(cli(['train', '--zoo', zoo, '--out', join(zoo, 'run2'), '--text-epochs', '0']).err).toMatch(/--text-epochs must be a positive whole number, got "0"/);
     const e = cli(['eval', '--run', join(zoo, 'nothing')]);
     expect(e.err).toMatch(/no run\.json/);
     const l = cli(['train', '--zoo', zoo, '--trees', 'mlp-mnist', '--layer', 'layers.9.weight', '--out', join(zoo, 'run3'), '--epochs', '1']);

@@ -18,10 +18,11 @@
 #           while the dearer trees build; those train into $RUN/rest when the build ends; then both runs are evaluated
 #           (run-first/, run-rest/). BUILD_S caps the build, EVAL_S is kept for eval.
 # A 15-minute session (about 13 usable after the machine starts): every session rebuilds the zoo, so one call of
-#   OUT=$OUT BUDGET_S=560 SCALE_S=60 BUILD_S=330 EVAL_S=70 SEEDS=3 TRAIN_ARGS="--epochs 100" \
+#   OUT=$OUT BUDGET_S=560 SCALE_S=60 BUILD_S=330 EVAL_S=70 SEEDS=3 TRAIN_ARGS="--epochs 100 --text-epochs 200" \
 #     bash .gpu/session.sh scale zoo train eval          (run's timeout_s 600)
 # then, at once while the machine is warm (it is given back after 30 s idle), what is left of the device time on
-#   OUT=$OUT BUDGET_S=<left - 30> EVAL_S=70 SEEDS=3 TRAIN_ARGS="--epochs 100" bash .gpu/session.sh train eval
+#   OUT=$OUT BUDGET_S=<left - 30> EVAL_S=70 SEEDS=3 TRAIN_ARGS="--epochs 100 --text-epochs 200" \
+#     bash .gpu/session.sh train eval
 # (same settings: the run continues where it stopped). Measured in the first session (H200): the build is the cost
 # (see results/default-h200-2026-11-27/), an expert trains in 1-7 s at 100 epochs. No matmul is tuned for a GPU yet:
 # `tune-zoo` before `zoo` costs up to TUNE_S and may repay it in the build; its tuning.json is worth committing.

@@ -21,7 +21,7 @@ const USAGE = `usage:
   probex route --zoo DIR [--trees a,b] [--json]
   probex train (--zoo DIR [--trees a,b] | --modelj DIR --subset NAME [--class-map FILE]) --out RUN
                [--layer TENSOR] [--sweep] [--seeds N] [--methods probex,dense,dense-z,statnn] [--no-shared]
-               [--epochs N] [--lr X] [--weight-decay X] [--batch N] [--validate-every N]
+               [--epochs N] [--text-epochs N] [--lr X] [--weight-decay X] [--batch N] [--validate-every N]
                [--probes N] [--proj N] [--rep N] [--learn-scale] [--text EMBEDDINGS.safetensors] [--json]
   probex eval --run RUN [--zoo DIR | --modelj DIR --subset NAME] [--json]
   probex predict FILE.safetensors [FILE ...] --run RUN [--top K] [--json]

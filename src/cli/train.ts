@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { startEngine } from './engine.ts';
 import { METHODS, type Method } from '../probex/expert.ts';
-import { trainRun } from '../probex/run.ts';
+import { trainRun, type RunConfig } from '../probex/run.ts';
 import type { TrainConfig } from '../probex/train.ts';
 import { SOURCE_OPTIONS, positiveNumber, resolveText, resolveTrees } from './source.ts';
 
@@ -17,6 +17,7 @@ export async function trainCommand(args: string[]): Promise<void> {
       sweep: { type: 'boolean', default: false },
       seeds: { type: 'string' },
       epochs: { type: 'string' },
+      'text-epochs': { type: 'string' },
       lr: { type: 'string' },
       'weight-decay': { type: 'string' },
       batch: { type: 'string' },
@@ -32,7 +33,7 @@ export async function trainCommand(args: string[]): Promise<void> {
   if (!values.out) throw new Error('train needs --out RUN (the folder for checkpoints and run.json)');
   const methods = (values.methods?.split(',') ?? [...METHODS]) as Method[];
   for (const m of methods) if (!METHODS.includes(m)) throw new Error(`unknown method "${m}" (choose ${METHODS.join(', ')})`);
-  const config: Partial<TrainConfig> = {};
+  const config: RunConfig = {};
   const set = <K extends keyof TrainConfig>(k: K, v: TrainConfig[K] | undefined): void => {
     if (v !== undefined) config[k] = v;
   };
@@ -49,6 +50,8 @@ export async function trainCommand(args: string[]): Promise<void> {
     config.weightDecay = wd;
   }
   if (values['learn-scale']) config.learnScale = true;
+  const textEpochs = positiveNumber('text-epochs', values['text-epochs'], true);
+  if (textEpochs !== undefined) config.text = { epochs: textEpochs };
   const { trees, source, layer } = resolveTrees(values);
   const text = resolveText(values);
   const engine = await startEngine();

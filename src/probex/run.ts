@@ -13,6 +13,15 @@ import { trainExpert, type ClassText, type TrainConfig, type TrainResult } from 
 
 export const RUN_FORMAT = 'probex-run/1';
 
+/** Settings for every expert of a run, and (text) ones that apply to the text-aligned heads alone, on top. */
+export type RunConfig = Partial<TrainConfig> & { text?: Partial<TrainConfig> };
+
+/** The training settings of one expert of a run: the run's, the text head's own on top for that head, its seed. */
+export function expertConfig(config: RunConfig | undefined, head: HeadKind, seed: number): Partial<TrainConfig> {
+  const { text, ...all } = config ?? {};
+  return { ...all, ...(head === 'text' ? text : {}), seed: seed + 1 };
+}
+
 export interface ExpertRecord {
   method: Method;
   head: HeadKind;
@@ -42,7 +51,7 @@ export interface RunManifest {
   format: typeof RUN_FORMAT;
   source: { zoo?: string; modelj?: { root: string; subset: string; classMap?: string; layer?: string } };
   created: string;
-  config: Partial<TrainConfig>;
+  config: RunConfig;
   methods: Method[];
   text: { encoder: string; file: string } | null;
   seeds: { seed: number; trees: TreeRun[]; shared: (ExpertRecord & { layer: string })[] }[];
@@ -57,7 +66,7 @@ export interface TrainRunOptions {
   layer?: string | Record<string, string>;
   sweep?: boolean;
   seeds?: number;
-  config?: Partial<TrainConfig>;
+  config?: RunConfig;
   text?: (ClassText & { file: string }) | null;
   shared?: boolean;
   log?: (s: string) => void;
@@ -166,7 +175,7 @@ export async function trainRun(o: TrainRunOptions): Promise<RunManifest> {
         record.sweep = [];
         for (const l of layers) {
           const data = loadTree(t, l.name, false, log);
-          const r = await trainExpert({ method: 'probex', head: 'classes', task: t.task, tree: t.tree, train: data.train, val: data.val, config: { ...o.config, seed: seed + 1 } });
+          const r = await trainExpert({ method: 'probex', head: 'classes', task: t.task, tree: t.tree, train: data.train, val: data.val, config: expertConfig(o.config, 'classes', seed) });
           record.sweep.push({ layer: l.name, shape: l.shape, val: r.best.score, seconds: r.seconds });
           log(`    sweep ${l.name} [${l.shape.join(' x ')}]: val ${(100 * r.best.score).toFixed(1)}% (${r.seconds.toFixed(1)} s)`);
           r.expert.dispose();
@@ -193,7 +202,7 @@ export async function trainRun(o: TrainRunOptions): Promise<RunManifest> {
       for (const [method, head] of todo) {
         log(`  ${t.tree} ${method}${head === 'text' ? ' text-aligned' : ''}`);
         const valHoldout = head === 'text' && data.valHoldout ? { data: data.valHoldout, classes: t.heldout } : null;
-        const r = await trainExpert({ ...common, method, head, text: head === 'text' ? o.text! : undefined, valHoldout, config: { ...o.config, seed: seed + 1 } });
+        const r = await trainExpert({ ...common, method, head, text: head === 'text' ? o.text! : undefined, valHoldout, config: expertConfig(o.config, head, seed) });
         const file = relFile(seed, t.tree, head === 'text' ? `${method}-text` : method);
         await saveExpert(r, o.out, file);
         const rec: ExpertRecord = { method, head, file, parameters: r.parameters, seconds: r.seconds, best: r.best };
@@ -232,7 +241,7 @@ async function trainShared(trees: TreeSamples[], chosen: Map<string, { layer: st
     const union = treeSamples('shared', group.flatMap((t) => t.models.map((m) => ({ ...m, id: `${t.tree}/${m.id}` }))), null);
     log(`  shared ProbeX over ${group.map((t) => t.tree).join(', ')} (${layer})`);
     const data = loadTree(union, layer, false, log);
-    const r = await trainExpert({ method: 'probex', head: 'classes', task: 'multi-label', tree: 'shared', train: data.train, val: data.val, config: { ...o.config, seed: seed + 1 }, log });
+    const r = await trainExpert({ method: 'probex', head: 'classes', task: 'multi-label', tree: 'shared', train: data.train, val: data.val, config: expertConfig(o.config, 'classes', seed), log });
     const file = relFile(seed, 'shared', `probex-${entry.shared.length}`);
     await saveExpert(r, o.out, file);
     entry.shared.push({ method: 'probex', head: 'classes', file, parameters: r.parameters, seconds: r.seconds, best: r.best, trees: names, layer });
