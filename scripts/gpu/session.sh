@@ -67,6 +67,23 @@ whole_trees() {
 # Names of list $1 (comma-separated) that are (in=1) or are not (in=0) in list $2.
 pick() { tr , '\n' <<< "$1" | grep -v '^$' | grep -x -F $([ "$3" = 1 ] || echo -v) -f <(tr , '\n' <<< "$2"; echo '#') | paste -sd, -; }
 
+# The stages' commands, shared by the one-after-another stages and the overlapped pipeline.
+build_zoo() { # the zoo-build stage, the prompt embeddings copied in first
+  mkdir -p "$ZOO/text"
+  [ -f "$ZOO/text/use-lite.safetensors" ] || cp $g/data/text/use-lite.safetensors "$ZOO/text/"
+  stage zoo-build "${BUILD_S:-1200}" "$W/zoo-build.json" $node $g/probex.mjs zoo build --preset "${PRESET:-default}" --out "$ZOO" --chunk "${CHUNK:-250}" ${TREES:+--trees "$TREES"} --json
+}
+summarize_zoo() { stage zoo-summary 120 "$W/zoo-summary.json" $node $g/probex.mjs zoo summary "$ZOO" --signal --json; }
+train_trees() { # train_trees NAME TREES RUN: stage NAME trains TREES into RUN, leaving EVAL_S of the budget to eval
+  # shellcheck disable=SC2086
+  stage "$1" $((deadline - $(date +%s) - ${EVAL_S:-90})) "$W/$1.json" $node $g/probex.mjs train --zoo "$ZOO" --trees "$2" --out "$3" --seeds "${SEEDS:-3}" ${TRAIN_ARGS:-} --json
+}
+evaluate() { # evaluate NAME RUN DIR: stage NAME evaluates RUN; its tables and run.json go to $W/DIR
+  stage "$1" 300 "$W/$1.json" $node $g/probex.mjs eval --run "$2" --json
+  mkdir -p "$W/$3" && cp "$2"/results.md "$2"/results.json "$2"/run.json "$W/$3/" 2> /dev/null
+  pack
+}
+
 # stage NAME CAP_S OUT_FILE CMD...: CMD's stdout to OUT_FILE, stderr to OUT_FILE's .log, under min(CAP_S, time left).
 stage() {
   local name=$1 cap=$2 file=$3
@@ -102,50 +119,35 @@ for s in ${@:-bench zoo train eval}; do
       pack
       ;;
     zoo)
-      mkdir -p "$ZOO/text"
-      [ -f "$ZOO/text/use-lite.safetensors" ] || cp $g/data/text/use-lite.safetensors "$ZOO/text/"
-      stage zoo-build "${BUILD_S:-1200}" "$W/zoo-build.json" $node $g/probex.mjs zoo build --preset "${PRESET:-default}" --out "$ZOO" --chunk "${CHUNK:-250}" ${TREES:+--trees "$TREES"} --json
-      stage zoo-summary 120 "$W/zoo-summary.json" $node $g/probex.mjs zoo summary "$ZOO" --signal --json
+      build_zoo
+      summarize_zoo
       ;;
     train)
       built=$(whole_trees)
       echo "train: whole trees: ${built:-none}" | tee -a "$W/stages.txt"
-      # shellcheck disable=SC2086
-      [ -n "$built" ] && stage train $((deadline - $(date +%s) - ${EVAL_S:-90})) "$W/train.json" $node $g/probex.mjs train --zoo "$ZOO" --trees "$built" --out "$RUN" --seeds "${SEEDS:-3}" ${TRAIN_ARGS:-} --json
+      [ -n "$built" ] && train_trees train "$built" "$RUN"
       ;;
-    eval)
-      stage eval 300 "$W/eval.json" $node $g/probex.mjs eval --run "$RUN" --json
-      cp "$RUN"/results.md "$RUN"/results.json "$RUN"/run.json "$W/run/" 2> /dev/null
-      pack
-      ;;
+    eval) evaluate eval "$RUN" run ;;
     pipeline)
-      mkdir -p "$ZOO/text"
-      [ -f "$ZOO/text/use-lite.safetensors" ] || cp $g/data/text/use-lite.safetensors "$ZOO/text/"
-      stage zoo-build "${BUILD_S:-1200}" "$W/zoo-build.json" $node $g/probex.mjs zoo build --preset "${PRESET:-default}" --out "$ZOO" --chunk "${CHUNK:-250}" ${TREES:+--trees "$TREES"} --json &
+      build_zoo &
       build=$!
       first=${FIRST:-lora-autoencoder,mlp-quickdraw,mlp-quickdraw-seed2,mlp-fashion,mlp-mnist}
       while kill -0 $build 2> /dev/null && [ -n "$(pick "$first" "$(whole_trees)" 0)" ]; do sleep 3; done
-      trainer() { # trainer NAME TREES: train TREES into $RUN/NAME in the background, leaving EVAL_S for eval
+      trainer() { # trainer NAME TREES: train TREES into $RUN/NAME in the background
         echo "train-$1: $2" | tee -a "$W/stages.txt"
-        # shellcheck disable=SC2086
-        [ -n "$2" ] && stage "train-$1" $((deadline - $(date +%s) - ${EVAL_S:-90})) "$W/train-$1.json" $node $g/probex.mjs train --zoo "$ZOO" --trees "$2" --out "$RUN/$1" --seeds "${SEEDS:-3}" ${TRAIN_ARGS:-} --json &
+        [ -n "$2" ] && train_trees "train-$1" "$2" "$RUN/$1" &
       }
       trainer first "$(pick "$first" "$(whole_trees)" 1)"
       wait $build
-      stage zoo-summary 120 "$W/zoo-summary.json" $node $g/probex.mjs zoo summary "$ZOO" --signal --json &
+      summarize_zoo &
       trainer rest "$(pick "$(whole_trees)" "$first" 0)"
       wait
       for r in first rest; do
-        [ -f "$RUN/$r/run.json" ] || continue
-        stage "eval-$r" 300 "$W/eval-$r.json" $node $g/probex.mjs eval --run "$RUN/$r" --json &
+        [ -f "$RUN/$r/run.json" ] && evaluate "eval-$r" "$RUN/$r" "run-$r" &
       done
       wait
-      for r in first rest; do
-        mkdir -p "$W/run-$r" && cp "$RUN/$r"/results.md "$RUN/$r"/results.json "$RUN/$r"/run.json "$W/run-$r/" 2> /dev/null
-      done
-      pack
       ;;
-    *) echo "unknown stage $s (bench, zoo, train, eval)" >&2 ;;
+    *) echo "unknown stage $s (bench, scale, tune-zoo, zoo, train, eval, pipeline)" >&2 ;;
   esac
 done
 cat "$W/stages.txt"

@@ -39,6 +39,11 @@ export interface LayerDataOptions {
   log?: (s: string) => void;
 }
 
+/** The largest shard in bytes: the option, never more than one storage binding. */
+function shardLimit(opts: LayerDataOptions): number {
+  return Math.min(opts.maxShardBytes ?? bindingBytes(), engine().device.limits.maxStorageBufferBindingSize);
+}
+
 export class LayerData {
   private constructor(
     readonly layer: string,
@@ -68,7 +73,7 @@ export class LayerData {
     const m0 = get(0);
     const rank = m0.kind === 'lora' ? m0.rank : 0;
     const per = m0.kind === 'dense' ? m0.rows * m0.cols : rank * (m0.rows + m0.cols);
-    const limit = Math.min(opts.maxShardBytes ?? bindingBytes(), engine().device.limits.maxStorageBufferBindingSize);
+    const limit = shardLimit(opts);
     const perShard = Math.max(1, Math.floor(limit / (4 * Math.max(m0.rows * m0.cols, m0.kind === 'lora' ? rank * Math.max(m0.rows, m0.cols) : 0, per))));
     if (4 * (m0.kind === 'dense' ? per : rank * Math.max(m0.rows, m0.cols)) > limit) {
       throw new Error(`layer "${layer}": one model's ${m0.rows} x ${m0.cols} matrix is larger than one storage binding (${limit} bytes)`);
@@ -104,7 +109,7 @@ export class LayerData {
   /** Dense layers computed on the device a shard at a time (synthetic data too large to build on the CPU):
    * make(start, n) returns the [n, rows, cols] layers of models start..start+n-1, kept by the shard. */
   static generate(layer: string, count: number, rows: number, cols: number, make: (start: number, n: number) => Tensor, opts: LayerDataOptions = {}): LayerData {
-    const limit = Math.min(opts.maxShardBytes ?? bindingBytes(), engine().device.limits.maxStorageBufferBindingSize);
+    const limit = shardLimit(opts);
     if (4 * rows * cols > limit) throw new Error(`layer "${layer}": one model's ${rows} x ${cols} matrix is larger than one storage binding (${limit} bytes)`);
     const perShard = Math.floor(limit / (4 * rows * cols));
     const shards: LayerShard[] = [];
