@@ -3,6 +3,7 @@
 import { describe, it, expect } from 'vitest';
 import * as E from '../src/node/index.ts';
 import { acquireDevice } from '../src/core/device.ts';
+import { BufferPool } from '../src/core/pool.ts';
 import { useEngine } from './support/engine.ts';
 
 const ctx = useEngine();
@@ -98,6 +99,26 @@ describe('memory', () => {
   });
 });
 
+describe('pool policy', () => {
+  it('keeps free buffers up to the larger of its limit and the peak in use, and destroys the rest after a submit', () => {
+    const pool = new BufferPool(ctx.engine.device, 1 << 20, 1000);
+    const a = pool.acquire(800, 'a');
+    const b = pool.acquire(800, 'b');
+    pool.release(a);
+    pool.release(b); // 1,600 bytes free: over the limit, not over the peak in use (1,600): both kept
+    expect(pool.counters).toMatchObject({ bytesAllocated: 1600, bytesInUse: 0, buffersFree: 2 });
+    const c = pool.acquire(2000, 'c'); // peak now 2,000
+    pool.release(c); // 3,600 free > 2,000: c goes
+    expect(pool.counters).toMatchObject({ bytesAllocated: 1600, buffersFree: 2, buffersCreated: 3 });
+    const again = pool.acquire(800, 'again');
+    expect(again).toBe(b);
+    pool.release(again);
+    pool.afterSubmit();
+    pool.trim();
+    expect(pool.counters).toMatchObject({ bytesAllocated: 0, buffersFree: 0 });
+  });
+});
+
 describe('batching', () => {
   it('records ops without submitting until data is read', async () => {
     const e = ctx.engine;
@@ -115,6 +136,48 @@ describe('batching', () => {
     // One submit for the recorded work, one for the copy to the readback buffer.
     expect(e.counters.submits - s0).toBe(2);
     y.dispose();
+  });
+});
+
+describe('bind groups, clears and copies', () => {
+  it('reuses a bind group when a step repeats a dispatch on the same buffers at the same arena offset', async () => {
+    const e = ctx.engine;
+    const a = E.tensor([1, 2, 3, 4]);
+    const y = E.zeros([4]);
+    const z = E.zeros([4]);
+    // OP 10 is v * alpha + beta.
+    const affine = (out: E.Tensor, alpha: number): void => e.run('unary', { constants: { OP: 10 }, buffers: { x: a.buffer, y: out.buffer }, params: { n: 4, alpha, beta: 0 }, threads: 4 });
+    const step = (alpha: number): void => {
+      e.flush(); // a step starts at the arena's start
+      affine(y, alpha);
+      affine(z, 2 * alpha);
+    };
+    step(1);
+    const g0 = e.counters.bindGroups;
+    step(3); // same kernels, buffers and offsets, other parameters: the cached groups
+    expect(e.counters.bindGroups).toBe(g0);
+    expect([...(await y.data())]).toEqual([3, 6, 9, 12]);
+    expect([...(await z.data())]).toEqual([6, 12, 18, 24]);
+    e.flush();
+    affine(z, 1); // z's group sits at the second offset: a new group here
+    expect(e.counters.bindGroups).toBe(g0 + 1);
+    expect([...(await z.data())]).toEqual([1, 2, 3, 4]);
+    for (const t of [a, y, z]) t.dispose();
+  });
+
+  it('clears and copies byte ranges in order with the dispatches, in one submit', async () => {
+    const e = ctx.engine;
+    const src = E.tensor(Array.from({ length: 13 }, (_, i) => i + 1));
+    const dst = E.full([13], -1);
+    await e.sync();
+    const s0 = e.counters.submits;
+    e.copy(src.buffer, dst.buffer, 5 * 4, 2 * 4, 7 * 4); // dst[7..12) = src[2..7)
+    e.clear(dst.buffer, 4, 3 * 4); // dst[1..4) = 0
+    const sum = E.sum(dst); // a dispatch after them sees both
+    expect(e.counters.submits).toBe(s0);
+    expect([...(await dst.data())]).toEqual([-1, 0, 0, 0, -1, -1, -1, 3, 4, 5, 6, 7, -1]);
+    expect(await sum.item()).toBe(-5 + 25);
+    for (const t of [src, dst, sum]) t.dispose();
   });
 });
 

@@ -18,12 +18,15 @@ export interface PoolStats {
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
   private doomed: GPUBuffer[] = [];
+  private peakInUse = 0;
   private stats: PoolStats = { bytesAllocated: 0, bytesInUse: 0, buffersCreated: 0, buffersFree: 0 };
 
   constructor(
     private device: GPUDevice,
     private maxBindingBytes: number,
-    /** Free buffers beyond this many bytes are destroyed rather than kept. */
+    /** Free buffers beyond this many bytes, or beyond the most bytes ever in use if that is more, are destroyed
+     * rather than kept. The peak matters on a GPU: a step of 250 wide models frees gigabytes of gradient temporaries
+     * that the next step asks for again, and re-creating (and zeroing) them every step costs more than keeping them. */
     private keepFreeBytes = 1 << 30,
   ) {}
 
@@ -46,6 +49,7 @@ export class BufferPool {
       this.stats.buffersCreated++;
     }
     this.stats.bytesInUse += size;
+    this.peakInUse = Math.max(this.peakInUse, this.stats.bytesInUse);
     return buffer;
   }
 
@@ -53,7 +57,7 @@ export class BufferPool {
     const size = buffer.size;
     this.stats.bytesInUse -= size;
     const freeBytes = this.stats.bytesAllocated - this.stats.bytesInUse;
-    if (freeBytes > this.keepFreeBytes) {
+    if (freeBytes > Math.max(this.keepFreeBytes, this.peakInUse)) {
       // Recorded but unsubmitted commands may still use it: destroy only after the next submit.
       this.doomed.push(buffer);
       this.stats.bytesAllocated -= size;
