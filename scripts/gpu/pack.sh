@@ -4,6 +4,11 @@
 #   .gpu/app.mjs      the benchmarks (bench/index.ts), with Node 20, dawn.node and the loaders (the workplace's pack.sh)
 #   .gpu/probex.mjs   the probex command line
 #   .gpu/data/        QuickDraw, the MNIST / Fashion-MNIST rows the bases use, the prompt embeddings (data-pack.ts)
+#   .gpu/zoo-seed/    with ZOO_BASES=DIR: the zoo.json, prompt embeddings and pretrained bases of a zoo built here with
+#                     `probex zoo build --preset default --out DIR --max-models 0`; session.sh starts its build from
+#                     them, so the device spends its minutes on fine-tunes (the ViT base took over a minute of the
+#                     first GPU session and did not finish). Bases over 2 MiB stay behind (the wide MLP's 7.7 MiB would
+#                     crowd the 64 MiB carry; a GPU pretrains it in seconds), and the device pretrains those itself.
 # DEVICE_KIT: the workplace's device folder (default ../shared/device).
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
@@ -14,4 +19,11 @@ npx esbuild src/cli/probex.ts --bundle --platform=node --format=esm --target=nod
   --outfile=.gpu/probex.mjs --log-level=warning
 npx tsx scripts/gpu/data-pack.ts .gpu/data
 cp scripts/gpu/session.sh .gpu/session.sh
+rm -rf .gpu/zoo-seed
+if [ -n "${ZOO_BASES:-}" ]; then
+  [ -f "$ZOO_BASES/zoo.json" ] || { echo "ZOO_BASES=$ZOO_BASES holds no zoo.json" >&2; exit 1; }
+  mkdir -p .gpu/zoo-seed
+  (cd "$ZOO_BASES" && cp --parents zoo.json text/*.safetensors $(find */base -name '*.safetensors' -size -2049k) "$OLDPWD/.gpu/zoo-seed/")
+  ls .gpu/zoo-seed/*/base/*.safetensors | sed 's/^/seed base: /'
+fi
 du -sh .gpu | awk '{print "packed .gpu: " $1 " (carry limit 64 MiB)"}'

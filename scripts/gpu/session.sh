@@ -17,7 +17,10 @@
 #           FIRST (default: the LoRA tree and the four small MLP trees) train into $RUN/first as soon as they are whole,
 #           while the dearer trees build; those train into $RUN/rest when the build ends; then both runs are evaluated
 #           (run-first/, run-rest/). BUILD_S caps the build, EVAL_S is kept for eval.
-# A 15-minute session (about 13 usable after the machine starts): every session rebuilds the zoo, so one call of
+# A 15-minute session (about 13 usable after the machine starts): every session rebuilds the zoo's fine-tunes, so
+# first pretrain the bases here (`probex zoo build --preset default --out /work/zoos/default --max-models 0`, 22 min on
+# lavapipe; kept between sessions) and pack them (`ZOO_BASES=/work/zoos/default bash scripts/gpu/pack.sh`), then one
+# call of
 #   OUT=$OUT BUDGET_S=560 SCALE_S=60 BUILD_S=330 EVAL_S=70 SEEDS=3 TRAIN_ARGS="--epochs 100 --text-epochs 200" \
 #     bash .gpu/session.sh scale zoo train eval          (run's timeout_s 600)
 # then, at once while the machine is warm (it is given back after 30 s idle), what is left of the device time on
@@ -68,7 +71,10 @@ whole_trees() {
 pick() { tr , '\n' <<< "$1" | grep -v '^$' | grep -x -F $([ "$3" = 1 ] || echo -v) -f <(tr , '\n' <<< "$2"; echo '#') | paste -sd, -; }
 
 # The stages' commands, shared by the one-after-another stages and the overlapped pipeline.
-build_zoo() { # the zoo-build stage, the prompt embeddings copied in first
+build_zoo() { # the zoo-build stage, the prompt embeddings copied in first (and the bases pack.sh packed, if any)
+  if [ -f "$g/zoo-seed/zoo.json" ] && [ ! -f "$ZOO/zoo.json" ] && grep -q "\"preset\": *\"${PRESET:-default}\"" "$g/zoo-seed/zoo.json"; then
+    mkdir -p "$ZOO" && cp -r "$g/zoo-seed/." "$ZOO/" && echo "zoo-seed: bases $(ls "$ZOO"/*/base | grep -c safetensors)" | tee -a "$W/stages.txt"
+  fi
   mkdir -p "$ZOO/text"
   [ -f "$ZOO/text/use-lite.safetensors" ] || cp $g/data/text/use-lite.safetensors "$ZOO/text/"
   stage zoo-build "${BUILD_S:-1200}" "$W/zoo-build.json" $node $g/probex.mjs zoo build --preset "${PRESET:-default}" --out "$ZOO" --chunk "${CHUNK:-250}" ${TREES:+--trees "$TREES"} --json
