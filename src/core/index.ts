@@ -18,6 +18,7 @@ export { Module } from './nn/module.ts';
 export { Linear } from './nn/linear.ts';
 export { saveModule, loadModule, tensorsToSafetensors } from './nn/serialize.ts';
 export { Optimizer, SGD, Adam, AdamW } from './optim/optimizer.ts';
+export { RunningSum } from './optim/running-sum.ts';
 export { encodeSafetensors, decodeSafetensors, type SafeTensor, type SafeDType } from './io/safetensors.ts';
 export { setTuning, getTuning, emptyTuning, type TuningTable } from './tune/table.ts';
 export { autotuneMatmul } from './tune/autotune.ts';

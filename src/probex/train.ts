@@ -2,7 +2,7 @@
 // of wide layers never exceeds a storage binding; gradients accumulate across micro-batches), Adam, validation
 // every few epochs, and the best epoch kept. Each epoch's loss stays on the GPU until the next validation, when the
 // losses are read back with the validation scores; nothing else is.
-import { Adam, add, backward, bceWithLogits, concat, crossEntropy, detach, engine, gather, keep, matmul, mul, noGrad, reshape, tensor, tidy, type Tensor } from '../core/index.ts';
+import { Adam, RunningSum, backward, bceWithLogits, concat, crossEntropy, engine, gather, keep, matmul, mul, noGrad, reshape, tensor, tidy, type Tensor } from '../core/index.ts';
 import { mixSeed, permutation, seededRandom } from '../datasets/split.ts';
 import type { MicroBatch } from './data/dataset.ts';
 import type { SplitData } from './data/split-data.ts';
@@ -224,6 +224,7 @@ export async function trainExpert(job: TrainJob): Promise<TrainResult> {
   // Each epoch's loss is summed on the GPU; the sums are read together at the next validation, so that between
   // validations nothing waits for the GPU and each step is submitted as soon as it is recorded.
   let unread: { entry: TrainResult['history'][number]; sum: Tensor | null; steps: number }[] = [];
+  const running = new RunningSum();
   const readLosses = async (): Promise<void> => {
     const sums = unread.filter((u) => u.sum !== null);
     if (sums.length) {
@@ -238,7 +239,6 @@ export async function trainExpert(job: TrainJob): Promise<TrainResult> {
 
   for (let epoch = 1; epoch <= c.epochs; epoch++) {
     const order = permutation(usable.length, rand).map((k) => usable[k]);
-    const running: { sum: Tensor | null } = { sum: null };
     let steps = 0;
     for (let s = 0; s < order.length; s += c.batch) {
       const batch = order.slice(s, s + c.batch);
@@ -250,10 +250,7 @@ export async function trainExpert(job: TrainJob): Promise<TrainResult> {
           // Each micro-batch's mean is weighted by its share, so the accumulated gradient is the batch mean's.
           const scaled = mul(loss, mb.global.length / batch.length);
           backward(scaled);
-          const d = detach(scaled);
-          const next = running.sum ? add(running.sum, d) : mul(d, 1);
-          running.sum?.dispose();
-          running.sum = keep(next);
+          running.add(scaled);
         });
       }
       opt.update();
@@ -261,7 +258,7 @@ export async function trainExpert(job: TrainJob): Promise<TrainResult> {
       steps++;
     }
     const entry: TrainResult['history'][number] = { epoch, loss: NaN };
-    unread.push({ entry, sum: running.sum, steps });
+    unread.push({ entry, sum: running.take(), steps });
     if (epoch % c.validateEvery === 0 || epoch === c.epochs) {
       await readLosses();
       if (job.val) {

@@ -4,7 +4,7 @@
 // submitted as soon as it is recorded and losses are summed on the GPU and read once per epoch, so the GPU works
 // while the next step is recorded. Classifiers train with cross-entropy, autoencoders (the LoRA tree) with
 // reconstruction MSE.
-import { Adam, Tensor, add, argmax, backward, crossEntropy, detach, engine, gather, keep, mean, mse, mul, noGrad, reshape, slice, sub, tensor, tidy } from '../../core/index.ts';
+import { Adam, RunningSum, Tensor, argmax, backward, crossEntropy, detach, engine, gather, keep, mean, mse, mul, noGrad, reshape, slice, sub, tensor, tidy } from '../../core/index.ts';
 import { permutation, seededRandom, mixSeed } from '../../datasets/split.ts';
 import type { BatchedModel } from './models/batched.ts';
 
@@ -78,7 +78,7 @@ export async function trainModels(model: BatchedModel, images: Tensor, job: Clas
   let last = NaN;
   // Tensors of the epoch in flight, freed in `finally` if a step throws.
   let epochTensors: Tensor[] = [];
-  let lossSum: Tensor | null = null;
+  const lossSum = new RunningSum();
   try {
     for (let epoch = 0; epoch < Math.max(...epochs); epoch++) {
       const active = epochs.map((e) => epoch < e);
@@ -99,7 +99,6 @@ export async function trainModels(model: BatchedModel, images: Tensor, job: Clas
       const idxT = tensor(idx, [idx.length], 'i32');
       const labT = tensor(lab, [lab.length], 'i32');
       epochTensors = [idxT, labT];
-      let sampled = 0;
       for (let s = 0; s < steps; s++) {
         const loss = tidy(() => {
           const rows = slice(idxT, [s * M * B], [(s + 1) * M * B]);
@@ -110,31 +109,22 @@ export async function trainModels(model: BatchedModel, images: Tensor, job: Clas
           optimizer.update();
           return detach(l);
         });
-        if ((s + 1) % readEvery === 0 || s === steps - 1) {
-          const sum: Tensor = lossSum ? keep(add(lossSum, loss)) : loss;
-          if (lossSum) {
-            lossSum.dispose();
-            loss.dispose();
-          }
-          lossSum = sum;
-          sampled++;
-        } else {
-          loss.dispose();
-        }
+        if ((s + 1) % readEvery === 0 || s === steps - 1) lossSum.add(loss);
+        loss.dispose();
         engine().flush();
       }
       for (const t of epochTensors) t.dispose();
       epochTensors = [];
       // The loss sums every model's; frozen models still contribute, so report the batch mean as it is.
-      const sum: Tensor | null = lossSum;
-      lossSum = null;
+      const sampled = lossSum.terms;
+      const sum = lossSum.take();
       last = sum ? (await sum.item()) / M / sampled : NaN;
       sum?.dispose();
       opts.onEpoch?.(epoch, last);
     }
   } finally {
     for (const t of epochTensors) t.dispose();
-    (lossSum as Tensor | null)?.dispose();
+    lossSum.dispose();
     optimizer.dispose();
     for (const p of model.params.values()) {
       p.grad?.dispose();
