@@ -100,7 +100,7 @@ describe('memory', () => {
 });
 
 describe('pool policy', () => {
-  it('keeps free buffers up to the larger of its limit and the peak in use, and destroys the rest after a submit', () => {
+  it('keeps free buffers up to the larger of its limit and the peak in use, evicting those freed longest ago', () => {
     const pool = new BufferPool(ctx.engine.device, 1 << 20, 1000);
     const a = pool.acquire(800, 'a');
     const b = pool.acquire(800, 'b');
@@ -108,14 +108,25 @@ describe('pool policy', () => {
     pool.release(b); // 1,600 bytes free: over the limit, not over the peak in use (1,600): both kept
     expect(pool.counters).toMatchObject({ bytesAllocated: 1600, bytesInUse: 0, buffersFree: 2 });
     const c = pool.acquire(2000, 'c'); // peak now 2,000
-    pool.release(c); // 3,600 free > 2,000: c goes
-    expect(pool.counters).toMatchObject({ bytesAllocated: 1600, buffersFree: 2, buffersCreated: 3 });
-    const again = pool.acquire(800, 'again');
-    expect(again).toBe(b);
-    pool.release(again);
-    pool.afterSubmit();
+    pool.release(c); // 3,600 free > 2,000: a, then b (freed before c) go; c stays for the next ask of its size
+    expect(pool.counters).toMatchObject({ bytesAllocated: 2000, buffersFree: 1, buffersCreated: 3 });
+    expect(pool.acquire(2000, 'again')).toBe(c);
+    expect(pool.acquire(800, 'new').size).toBe(800);
+    expect(pool.counters.buffersCreated).toBe(4);
+    pool.afterSubmit(); // destroys a and b
     pool.trim();
-    expect(pool.counters).toMatchObject({ bytesAllocated: 0, buffersFree: 0 });
+  });
+
+  it('hands out the oldest free buffer of a size, whatever order they were freed in', () => {
+    const pool = new BufferPool(ctx.engine.device, 1 << 20);
+    const [x, y, z] = [0, 1, 2].map(() => pool.acquire(64, 't'));
+    for (const order of [[x, y, z], [z, x, y], [y, z, x]]) {
+      for (const t of order) pool.release(t);
+      expect([pool.acquire(64, 't'), pool.acquire(64, 't'), pool.acquire(64, 't')]).toEqual([x, y, z]);
+    }
+    for (const t of [x, y, z]) pool.release(t);
+    pool.trim();
+    expect(pool.counters).toMatchObject({ bytesAllocated: 0, buffersFree: 0, buffersCreated: 3 });
   });
 });
 

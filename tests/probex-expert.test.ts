@@ -103,6 +103,16 @@ describe('ProbeX encoder', () => {
     expect(data.shards.length).toBe(3);
     const expert = new Expert({ method: 'probex', head: 'classes', task: 'multi-label', tree: 't', layer: 'w', labels: ['a', 'b', 'c'], encoder: { rows, cols, probes: 3, proj: 2, rep: 4, seed: 2 }, seed: 2 });
     const order = [4, 1, 0, 5, 3, 2];
+    // One micro-batch of the whole batch across the three shards, its models grouped by shard, its layers gathered from
+    // each shard and joined in that order.
+    const [across, ...rest] = data.microBatches(order, 1 << 20);
+    expect(rest.length).toBe(0);
+    expect([...across.global]).toEqual([1, 0, 3, 2, 4, 5]);
+    expect(across.parts.map((p) => [p.shard.start, ...p.local])).toEqual([[0, 1, 0], [2, 1, 0], [4, 0, 1]]);
+    const joined = noGrad(() => tidy(() => keep((data.batch(across) as { x: Tensor }).x)));
+    expect(joined.shape).toEqual([6, rows, cols]);
+    expect([...(await values(joined))]).toEqual([1, 0, 3, 2, 4, 5].flatMap((g) => Array.from(mats[g]))); // a copy: exact
+    joined.dispose();
     // Each micro-batch's mean loss weighted by its share of the batch: the sum is the batch's mean loss.
     const eachLoss = (maxBytes: number, use: (loss: Tensor) => void): void => {
       for (const mb of data.microBatches(order, maxBytes)) {

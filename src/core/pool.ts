@@ -19,13 +19,18 @@ export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
   private doomed: GPUBuffer[] = [];
   private peakInUse = 0;
+  /** Free buffers in the order they were released (a Set iterates in insertion order), for eviction. */
+  private released = new Set<GPUBuffer>();
+  /** Creation order of each buffer, for takeFree. */
+  private born = new WeakMap<GPUBuffer, number>();
+  private created = 0;
   private stats: PoolStats = { bytesAllocated: 0, bytesInUse: 0, buffersCreated: 0, buffersFree: 0 };
 
   constructor(
     private device: GPUDevice,
     private maxBindingBytes: number,
     /** Free buffers beyond this many bytes, or beyond the most bytes ever in use if that is more, are destroyed
-     * rather than kept. The peak matters on a GPU: a step of 250 wide models frees gigabytes of gradient temporaries
+     * (those freed longest ago first) rather than kept. The peak matters on a GPU: a step of 250 wide models frees gigabytes of gradient temporaries
      * that the next step asks for again, and re-creating (and zeroing) them every step costs more than keeping them. */
     private keepFreeBytes = 1 << 30,
   ) {}
@@ -39,12 +44,12 @@ export class BufferPool {
           'split the tensor (tensors larger than one binding are not supported yet)',
       );
     }
-    const list = this.free.get(size);
-    let buffer = list?.pop();
+    let buffer = this.takeFree(size);
     if (buffer) {
       this.stats.buffersFree--;
     } else {
       buffer = this.device.createBuffer({ size, usage: storageUsage() });
+      this.born.set(buffer, this.created++);
       this.stats.bytesAllocated += size;
       this.stats.buffersCreated++;
     }
@@ -53,20 +58,45 @@ export class BufferPool {
     return buffer;
   }
 
+  /** The oldest free buffer of this size. Taking the oldest rather than the last freed makes the buffer a tensor gets
+   * depend only on which buffers are free, not on the order they were freed in: a training step then runs on the same
+   * buffers every step, which is what lets the engine reuse its bind groups (with last-freed-first, the buffers of a
+   * ProbeX step rotated from step to step and 90 of its 121 dispatches made a new bind group each step). */
+  private takeFree(size: number): GPUBuffer | undefined {
+    const list = this.free.get(size);
+    if (!list?.length) return undefined;
+    let at = 0;
+    for (let i = 1; i < list.length; i++) if (this.born.get(list[i])! < this.born.get(list[at])!) at = i;
+    const buffer = list[at];
+    list[at] = list[list.length - 1];
+    list.pop();
+    this.released.delete(buffer);
+    return buffer;
+  }
+
   release(buffer: GPUBuffer): void {
     const size = buffer.size;
     this.stats.bytesInUse -= size;
-    const freeBytes = this.stats.bytesAllocated - this.stats.bytesInUse;
-    if (freeBytes > Math.max(this.keepFreeBytes, this.peakInUse)) {
-      // Recorded but unsubmitted commands may still use it: destroy only after the next submit.
-      this.doomed.push(buffer);
-      this.stats.bytesAllocated -= size;
-      return;
-    }
     let list = this.free.get(size);
     if (!list) this.free.set(size, (list = []));
     list.push(buffer);
+    this.released.add(buffer);
     this.stats.buffersFree++;
+    // Over the limit, the buffers freed longest ago go first (they are the likeliest to be left over from an earlier
+    // phase, such as a dataset's setup), never the one just freed: a training loop's temporaries stay pooled. Destroying
+    // the buffer being released instead, as this pool once did, made a ProbeX expert create 56 buffers a step after a
+    // setup had left 760 MB of free buffers behind.
+    const limit = Math.max(this.keepFreeBytes, this.peakInUse);
+    for (const old of this.released) {
+      if (this.stats.bytesAllocated - this.stats.bytesInUse <= limit || old === buffer) break;
+      this.released.delete(old);
+      const from = this.free.get(old.size)!;
+      from.splice(from.indexOf(old), 1);
+      this.stats.buffersFree--;
+      this.stats.bytesAllocated -= old.size;
+      // Recorded but unsubmitted commands may still use it: destroy only after the next submit.
+      this.doomed.push(old);
+    }
   }
 
   /** Called by the engine after each submit: buffers let go of earlier can now be destroyed. */
@@ -85,6 +115,7 @@ export class BufferPool {
       }
     }
     this.free.clear();
+    this.released.clear();
     this.stats.buffersFree = 0;
   }
 

@@ -1,7 +1,7 @@
 // The chosen layer of a set of models, resident on the GPU: packed into shards that each fit one storage binding
 // (a batch of wide layers does not), so training gathers minibatches on the GPU and never re-reads the files.
 // LoRA layers stay factored (up [n, d_V, r], down [n, r, d_H]); X = up . down is never formed.
-import { engine, gather, keep, tensor, type Tensor } from '../../core/index.ts';
+import { concat, engine, gather, keep, tensor, type Tensor } from '../../core/index.ts';
 import { readLayer, type LayerMatrix } from './layers.ts';
 import type { ModelSample } from './samples.ts';
 
@@ -19,12 +19,12 @@ export interface LayerShard {
   down?: Tensor;
 }
 
+/** Models whose layers are trained on together: at most one binding of layer data, drawn from one shard or several. */
 export interface MicroBatch {
-  shard: LayerShard;
-  /** Indices into the shard. */
-  local: Int32Array;
-  /** Indices into the dataset, in the same order. */
+  /** Indices into the dataset, grouped by shard in shard order. */
   global: Int32Array;
+  /** The same models shard by shard: indices into each shard, in the order of `global`. */
+  parts: { shard: LayerShard; local: Int32Array }[];
 }
 
 /** The default size of shards and micro-batches: one storage binding of this device, at most 1 GiB (lavapipe: 128
@@ -131,28 +131,25 @@ export class LayerData {
     return new LayerData(layer, 'dense', rows, cols, 0, count, shards);
   }
 
-  /** Groups dataset indices into micro-batches, each within one shard and at most `maxBytes` (0: bindingBytes())
-   * of layer data. */
+  /** Groups dataset indices into micro-batches of at most `maxBytes` (0: bindingBytes()) of layer data each. A
+   * micro-batch may draw on several shards: a random minibatch of a sharded layer (a wide tree's, the scale
+   * benchmark's) then stays one micro-batch of the same size every step, rather than one per shard of random sizes
+   * (each step a new set of tensor sizes: new buffers and bind groups, and a forward and backward pass per shard). */
   microBatches(indices: ArrayLike<number>, maxBytes = 0): MicroBatch[] {
     maxBytes ||= bindingBytes();
     const perBatch = Math.max(1, Math.floor(maxBytes / this.bytesPerModel));
-    const byShard = new Map<LayerShard, number[]>();
     for (let k = 0; k < indices.length; k++) {
       const i = indices[k];
       if (!(Number.isInteger(i) && i >= 0 && i < this.count)) throw new Error(`layer data: index ${i} outside 0..${this.count - 1}`);
-      const shard = this.shards[this.shardOf(i)];
-      let list = byShard.get(shard);
-      if (!list) byShard.set(shard, (list = []));
-      list.push(i);
     }
+    const all = Array.from(indices);
     const out: MicroBatch[] = [];
-    for (const shard of this.shards) {
-      const list = byShard.get(shard);
-      if (!list) continue;
-      for (let k = 0; k < list.length; k += perBatch) {
-        const global = Int32Array.from(list.slice(k, k + perBatch));
-        out.push({ shard, global, local: global.map((g) => g - shard.start) });
-      }
+    for (let k = 0; k < all.length; k += perBatch) {
+      const chunk = all.slice(k, k + perBatch);
+      const byShard = this.shards.map((): number[] => []);
+      for (const i of chunk) byShard[this.shardOf(i)].push(i);
+      const parts = byShard.flatMap((list, s) => (list.length ? [{ shard: this.shards[s], local: Int32Array.from(list, (g) => g - this.shards[s].start) }] : []));
+      out.push({ global: Int32Array.from(byShard.flat()), parts });
     }
     return out;
   }
@@ -161,16 +158,19 @@ export class LayerData {
     return Math.floor(i / this.shards[0].count);
   }
 
-  /** The layers of one micro-batch (a gather on the GPU; a whole shard in order is used as is). */
+  /** The layers of one micro-batch: gathered on the GPU from each shard it draws on (a whole shard in order is used as
+   * is), joined in the order of its `global`. */
   batch(mb: MicroBatch): LayerBatch {
-    const s = mb.shard;
-    const whole = mb.local.length === s.count && mb.local.every((v, k) => v === k);
-    const pick = (t: Tensor): Tensor => {
-      if (whole) return t;
-      return gather(t, tensor(mb.local, [mb.local.length], 'i32'));
+    const pick = (t: Tensor, part: MicroBatch['parts'][number]): Tensor => {
+      const whole = part.local.length === part.shard.count && part.local.every((v, k) => v === k);
+      return whole ? t : gather(t, tensor(part.local, [part.local.length], 'i32'));
     };
-    if (this.kind === 'dense') return { kind: 'dense', size: mb.local.length, x: pick(s.x!) };
-    return { kind: 'lora', size: mb.local.length, up: pick(s.up!), down: pick(s.down!) };
+    const join = (of: (sh: LayerShard) => Tensor): Tensor => {
+      const pieces = mb.parts.map((p) => pick(of(p.shard), p));
+      return pieces.length === 1 ? pieces[0] : concat(pieces, 0);
+    };
+    if (this.kind === 'dense') return { kind: 'dense', size: mb.global.length, x: join((sh) => sh.x!) };
+    return { kind: 'lora', size: mb.global.length, up: join((sh) => sh.up!), down: join((sh) => sh.down!) };
   }
 
   dispose(): void {
