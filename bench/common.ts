@@ -11,6 +11,7 @@ import type { Engine, DeviceInfo } from '../src/node/index.ts';
 import { barChartSvg } from './svg.ts';
 import { loadTuning } from '../src/node/tuning.ts';
 import { median } from '../src/core/tune/timing.ts';
+import { getPreset } from '../src/probex/zoo/presets.ts';
 
 export interface BenchArgs {
   suite?: string;
@@ -322,4 +323,23 @@ export function attachTuning(ctx: BenchContext, uses: string): void {
   } else {
     ctx.log('tuning: none (auto uses the default heuristic; `npm run bench -- tune` measures one)');
   }
+}
+
+/** Takes --preset NAME, --models N and the given bare flags out of argv (for suites that build a preset's models);
+ * the rest goes back to the shared parser, with --no-peer (these suites have no TF.js counterpart). */
+export function takePresetOptions(argv: string[], defaults: { preset: string; models: number }, flags: string[] = []): { preset: string; models: number; flags: Set<string>; rest: string[] } {
+  const out = { ...defaults, flags: new Set<string>(), rest: [] as string[] };
+  for (let i = 0; i < argv.length; i++) {
+    if (flags.includes(argv[i])) out.flags.add(argv[i]);
+    else if (argv[i] === '--preset') {
+      out.preset = argv[++i] ?? '';
+      getPreset(out.preset); // names the presets when this one is unknown
+    } else if (argv[i] === '--models') {
+      const v = Number(argv[++i]);
+      if (!(Number.isInteger(v) && v > 0)) throw new Error(`--models needs a positive whole number, got ${argv[i] ?? 'nothing'}`);
+      out.models = v;
+    } else out.rest.push(argv[i]);
+  }
+  out.rest.push('--no-peer');
+  return out;
 }

@@ -12,6 +12,7 @@ const SUITES: Record<string, () => Promise<{ suite: BenchSuite; takeOptions?: (a
   tune: () => import('./tune.ts'),
   scale: () => import('./scale.ts'),
   'zoo-step': () => import('./zoo-step.ts'),
+  host: () => import('./host.ts'),
 };
 
 const USAGE = `usage: npm run bench -- <${Object.keys(SUITES).join('|')}> [--json] [--all] [--no-peer] [--trials N] [--variants a,b] [--shapes a,b] [--out DIR] [--tuning FILE]`;

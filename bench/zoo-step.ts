@@ -9,7 +9,7 @@ import { classificationLoss } from '../src/probex/zoo/train.ts';
 import { autotuneMatmul, type MatmulTuneShape } from '../src/core/tune/autotune.ts';
 import { median } from '../src/core/tune/timing.ts';
 import { loadTuning, writeTuningFile } from '../src/node/tuning.ts';
-import { DEFAULT_TUNING_FILE, attachTuning, type BenchContext, type BenchRecord, type BenchSuite } from './common.ts';
+import { DEFAULT_TUNING_FILE, attachTuning, takePresetOptions, type BenchContext, type BenchRecord, type BenchSuite } from './common.ts';
 
 let tune = false;
 /** --preset and --models: the architectures of which preset, and how many models a step batches. */
@@ -172,22 +172,11 @@ export const suite: BenchSuite = {
   },
 };
 
-/** Takes --tune, --preset NAME and --models N out of argv; adds --no-peer (no TF.js counterpart, so the driver need
- * not start one). A GPU session tunes the default zoo's own step with `--tune --preset default --models 250`. */
+/** Takes --tune, --preset NAME and --models N out of argv. A GPU session tunes the default zoo's own step with
+ * `--tune --preset default --models 250`. */
 export function takeOptions(argv: string[]): string[] {
-  tune = false;
-  options = { preset: 'medium', models: 32 };
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--tune') tune = true;
-    else if (argv[i] === '--preset') {
-      options.preset = argv[++i] ?? '';
-      getPreset(options.preset); // names the presets when this one is unknown
-    } else if (argv[i] === '--models') {
-      const v = Number(argv[++i]);
-      if (!(Number.isInteger(v) && v > 0)) throw new Error(`--models needs a positive whole number, got ${argv[i] ?? 'nothing'}`);
-      options.models = v;
-    } else rest.push(argv[i]);
-  }
-  return [...rest, '--no-peer'];
+  const o = takePresetOptions(argv, { preset: 'medium', models: 32 }, ['--tune']);
+  tune = o.flags.has('--tune');
+  options = { preset: o.preset, models: o.models };
+  return o.rest;
 }

@@ -287,6 +287,37 @@ describe('gather', () => {
   });
 });
 
+describe('gatherRowsInto', () => {
+  it('fills one tensor from several sources through ranges of one index, exactly, leaving other rows alone', async () => {
+    // Two sources of 7 and 3 rows of [5, 3] (prime sizes, not multiples of any workgroup), into 6 of 8 output rows.
+    const a = randArr([7, 5, 3], 71);
+    const b = randArr([3, 5, 3], 72);
+    const A = E.tensor(a.data, a.shape);
+    const B = E.tensor(b.data, b.shape);
+    const out = E.full([8, 5, 3], -7);
+    const index = idx([6, 0, 6, 2, 1, 0, 9]); // A rows 6, 0, 6, 2 then B rows 1, 0; the 9 is never read
+    E.gatherRowsInto(A, index, out, 0, 4, 1);
+    E.gatherRowsInto(B, index, out, 4, 2, 5);
+    E.gatherRowsInto(B, index, out, 6, 0, 0); // no rows: nothing
+    const row = (x: { data: ArrayLike<number> }, r: number): number[] => Array.from(x.data).slice(r * 15, (r + 1) * 15);
+    const want = [Array(15).fill(-7), row(a, 6), row(a, 0), row(a, 6), row(a, 2), row(b, 1), row(b, 0), Array(15).fill(-7)].flat();
+    expect([...(await out.data())]).toEqual(want.map((v) => Math.fround(v)));
+    for (const t of [A, B, out, index]) t.dispose();
+  });
+
+  it('names what is wrong: ranges, shapes, gradients', () => {
+    const x = E.zeros([4, 3]);
+    const out = E.zeros([2, 3]);
+    const index = idx([0, 1, 2]);
+    expect(() => E.gatherRowsInto(x, index, out, 2, 2, 0)).toThrow(/gatherRowsInto: .*entries 2\.\.4 of an index of 3: out of range/);
+    expect(() => E.gatherRowsInto(x, index, out, 0, 2, 1)).toThrow(/gatherRowsInto: rows 1\.\.3 of \[2, 3\]/);
+    expect(() => E.gatherRowsInto(x, index, E.zeros([2, 4]), 0, 1, 0)).toThrow(/gatherRowsInto: rows of f32 \[4, 3\] do not fit f32 \[2, 4\]/);
+    expect(() => E.gatherRowsInto(x, E.tensor([0]), out, 0, 1, 0)).toThrow(/gatherRowsInto: index must be a 1-D i32 tensor/);
+    const w = E.parameter(E.zeros([4, 3]));
+    expect(() => E.gatherRowsInto(w, index, out, 0, 1, 0)).toThrow(/no gradient flows/);
+  });
+});
+
 describe('i32 tensors (labels)', () => {
   const LABELS = Int32Array.from({ length: 33 }, (_, i) => (i * 7) % 10);
   const X = randArr([33, 5], 60);

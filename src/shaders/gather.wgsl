@@ -1,8 +1,10 @@
 // index_select along the middle axis of a [outer, n, inner] view: y[o, i, j] = x[o, idx[i], j]. An index outside
 // [0, n) yields NaN (f32) so that the mistake shows instead of silently reading a neighbour. Moves raw 32-bit words.
+// idx_offset and y_offset (0 for a plain gather) let several gathers fill one output from different sources, each
+// reading its own range of one index buffer: a minibatch of layers drawn from several shards.
 override WG: u32 = 256u;
 
-struct Params { outer: u32, n: u32, inner: u32, m: u32 }
+struct Params { outer: u32, n: u32, inner: u32, m: u32, idx_offset: u32, y_offset: u32 }
 
 @group(0) @binding(0) var<storage, read> x: array<u32>;
 @group(0) @binding(1) var<storage, read> idx: array<i32>;
@@ -16,10 +18,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let j = t % params.inner;
   let i = (t / params.inner) % params.m;
   let o = t / (params.inner * params.m);
-  let k = idx[i];
+  let k = idx[params.idx_offset + i];
   if (k < 0 || u32(k) >= params.n) {
-    y[t] = 0x7fc00000u;
+    y[params.y_offset + t] = 0x7fc00000u;
     return;
   }
-  y[t] = x[(o * params.n + u32(k)) * params.inner + j];
+  y[params.y_offset + t] = x[(o * params.n + u32(k)) * params.inner + j];
 }

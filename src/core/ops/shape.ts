@@ -2,7 +2,7 @@
 import { Tensor } from '../tensor.ts';
 import { record } from '../graph.ts';
 import { viewAs, sumToShape } from '../prims/reduce.ts';
-import { stridedCopy, stridedCopyInto, expandK, gatherK, scatterAddK } from '../prims/layout.ts';
+import { stridedCopy, stridedCopyInto, expandK, gatherK, gatherRowsIntoK, scatterAddK } from '../prims/layout.ts';
 import { fillK } from '../prims/elementwise.ts';
 import { fmt, normAxis, sizeOf, stridesOf, type Shape } from '../shape.ts';
 
@@ -113,6 +113,13 @@ export function gather(x: Tensor, index: Tensor, axis = 0): Tensor {
   const ax = normAxis('gather', axis, x.rank);
   const y = gatherK(x, index, ax);
   return record(y, 'gather', [x], (g) => [scatterAddK(g, index, ax, x.shape)]);
+}
+
+/** Writes rows index[indexOffset .. indexOffset + count) of x (axis 0) into out from row outRow on, in place: several
+ * calls fill one tensor from several sources. Data movement only: no gradient flows, so x and out must not need one. */
+export function gatherRowsInto(x: Tensor, index: Tensor, out: Tensor, indexOffset: number, count: number, outRow: number): void {
+  if (x.requiresGrad || out.requiresGrad) throw new Error('gatherRowsInto: no gradient flows through it; use gather and concat on tensors that need one');
+  gatherRowsIntoK(x, index, out, indexOffset, count, outRow);
 }
 
 /** numpy / PyTorch names for the same ops. */

@@ -69,10 +69,29 @@ export function gatherK(x: Tensor, index: Tensor, axis: number): Tensor {
   const y = Tensor.empty(shape, x.dtype, 'gather');
   engine().run('gather', {
     buffers: { x: x.buffer, idx: index.buffer, y: y.buffer },
-    params: { outer, n, inner, m },
+    params: { outer, n, inner, m, idx_offset: 0, y_offset: 0 },
     threads: y.size,
   });
   return y;
+}
+
+/** out[outRow + i] = x[index[indexOffset + i]] for i < count, along axis 0, in place (no new tensor). */
+export function gatherRowsIntoK(x: Tensor, index: Tensor, out: Tensor, indexOffset: number, count: number, outRow: number): void {
+  checkIndex('gatherRowsInto', index);
+  const { n, inner } = viewDims('gatherRowsInto', x.shape, 0);
+  if (x.dtype !== out.dtype || fmt(x.shape.slice(1)) !== fmt(out.shape.slice(1))) {
+    throw new Error(`gatherRowsInto: rows of ${x.dtype} ${fmt(x.shape)} do not fit ${out.dtype} ${fmt(out.shape)}`);
+  }
+  const ok = (v: number): boolean => Number.isInteger(v) && v >= 0;
+  if (!ok(indexOffset) || !ok(count) || !ok(outRow) || indexOffset + count > index.size || outRow + count > out.shape[0]) {
+    throw new Error(`gatherRowsInto: rows ${outRow}..${outRow + count} of ${fmt(out.shape)} from entries ${indexOffset}..${indexOffset + count} of an index of ${index.size}: out of range`);
+  }
+  if (count === 0) return;
+  engine().run('gather', {
+    buffers: { x: x.buffer, idx: index.buffer, y: out.buffer },
+    params: { outer: 1, n, inner, m: count, idx_offset: indexOffset, y_offset: outRow * inner },
+    threads: count * inner,
+  });
 }
 
 /** The gradient of gatherK: rows of g summed into a zero tensor of `shape` at `index`. */

@@ -1,7 +1,7 @@
 // The chosen layer of a set of models, resident on the GPU: packed into shards that each fit one storage binding
 // (a batch of wide layers does not), so training gathers minibatches on the GPU and never re-reads the files.
 // LoRA layers stay factored (up [n, d_V, r], down [n, r, d_H]); X = up . down is never formed.
-import { concat, engine, gather, keep, tensor, type Tensor } from '../../core/index.ts';
+import { Tensor, engine, gatherRowsInto, keep, tensor, tidy } from '../../core/index.ts';
 import { readLayer, type LayerMatrix } from './layers.ts';
 import type { ModelSample } from './samples.ts';
 
@@ -158,19 +158,27 @@ export class LayerData {
     return Math.floor(i / this.shards[0].count);
   }
 
-  /** The layers of one micro-batch: gathered on the GPU from each shard it draws on (a whole shard in order is used as
-   * is), joined in the order of its `global`. */
+  /** The layers of one micro-batch: a whole shard in order is used as is; otherwise each shard's models are gathered
+   * on the GPU straight into one tensor, in the order of `global`, through one index upload. The step's tensors then
+   * have the same sizes every step, however the minibatch falls across shards. */
   batch(mb: MicroBatch): LayerBatch {
-    const pick = (t: Tensor, part: MicroBatch['parts'][number]): Tensor => {
-      const whole = part.local.length === part.shard.count && part.local.every((v, k) => v === k);
-      return whole ? t : gather(t, tensor(part.local, [part.local.length], 'i32'));
-    };
-    const join = (of: (sh: LayerShard) => Tensor): Tensor => {
-      const pieces = mb.parts.map((p) => pick(of(p.shard), p));
-      return pieces.length === 1 ? pieces[0] : concat(pieces, 0);
-    };
-    if (this.kind === 'dense') return { kind: 'dense', size: mb.global.length, x: join((sh) => sh.x!) };
-    return { kind: 'lora', size: mb.global.length, up: join((sh) => sh.up!), down: join((sh) => sh.down!) };
+    const n = mb.global.length;
+    const [first] = mb.parts;
+    if (mb.parts.length === 1 && first.local.length === first.shard.count && first.local.every((v, k) => v === k)) {
+      return this.kind === 'dense' ? { kind: 'dense', size: n, x: first.shard.x! } : { kind: 'lora', size: n, up: first.shard.up!, down: first.shard.down! };
+    }
+    const local = new Int32Array(n);
+    mb.parts.reduce((at, p) => (local.set(p.local, at), at + p.local.length), 0);
+    return tidy(() => {
+      const index = tensor(local, [n], 'i32');
+      const fill = (of: (sh: LayerShard) => Tensor): Tensor => {
+        const src = of(first.shard);
+        const out = Tensor.empty([n, ...src.shape.slice(1)], src.dtype, 'layer batch');
+        mb.parts.reduce((at, p) => (gatherRowsInto(of(p.shard), index, out, at, p.local.length, at), at + p.local.length), 0);
+        return out;
+      };
+      return this.kind === 'dense' ? { kind: 'dense', size: n, x: fill((sh) => sh.x!) } : { kind: 'lora', size: n, up: fill((sh) => sh.up!), down: fill((sh) => sh.down!) };
+    });
   }
 
   dispose(): void {
