@@ -6,6 +6,8 @@
 # cut short still leaves what finished. The zoo build and training resume if a later call finds the machine warm.
 #   bench   tune, then matmul, reduce and scale with --json (records and SVGs in bench/)
 #   scale   the scale benchmark alone (SCALE_S, default 120 s)
+#   host    bench host: each training step's host time with no kernel run, on this machine's CPU (HOST_S, default 90 s):
+#           the floor under the GPU step times the other stages measure
 #   tune-zoo  autotune the matmuls of the preset's training steps at CHUNK models (TUNE_S, default 150 s); the build
 #           after it uses the choices, and bench/tuning.json comes back in the archive
 #   zoo     probex zoo build --preset ${PRESET:-default} --chunk ${CHUNK:-250} [--trees $TREES] (BUILD_S, default
@@ -21,8 +23,8 @@
 # first pretrain the bases here (`probex zoo build --preset default --out /work/zoos/default --max-models 0`, 22 min on
 # lavapipe; kept between sessions) and pack them (`ZOO_BASES=/work/zoos/default bash scripts/gpu/pack.sh`), then one
 # call of
-#   OUT=$OUT BUDGET_S=560 SCALE_S=60 BUILD_S=330 EVAL_S=70 SEEDS=3 TRAIN_ARGS="--epochs 100 --text-epochs 200" \
-#     bash .gpu/session.sh scale zoo train eval          (run's timeout_s 600)
+#   OUT=$OUT BUDGET_S=560 SCALE_S=60 HOST_S=40 BUILD_S=330 EVAL_S=70 SEEDS=3 TRAIN_ARGS="--epochs 100 --text-epochs 200" \
+#     bash .gpu/session.sh scale host zoo train eval          (run's timeout_s 600)
 # then, at once while the machine is warm (it is given back after 30 s idle), what is left of the device time on
 #   OUT=$OUT BUDGET_S=<left - 30> EVAL_S=70 SEEDS=3 TRAIN_ARGS="--epochs 100 --text-epochs 200" \
 #     bash .gpu/session.sh train eval
@@ -117,6 +119,7 @@ for s in ${@:-bench zoo train eval}; do
       stage scale 120 "$W/bench/scale.json" $node $g/app.mjs scale --json --out "$W/bench"
       ;;
     scale) stage scale "${SCALE_S:-120}" "$W/bench/scale.json" $node $g/app.mjs scale --json --out "$W/bench" ;;
+    host) stage host "${HOST_S:-90}" "$W/bench/host.json" $node $g/app.mjs host --json --out "$W/bench" ;;
     tune-zoo)
       # Autotune the matmul classes of the preset's own training steps at CHUNK models into bench/tuning.json, which
       # the build then uses (and which comes back in the archive, to commit for later sessions on this adapter).
@@ -153,7 +156,7 @@ for s in ${@:-bench zoo train eval}; do
       done
       wait
       ;;
-    *) echo "unknown stage $s (bench, scale, tune-zoo, zoo, train, eval, pipeline)" >&2 ;;
+    *) echo "unknown stage $s (bench, scale, host, tune-zoo, zoo, train, eval, pipeline)" >&2 ;;
   esac
 done
 cat "$W/stages.txt"
