@@ -3,14 +3,14 @@
 // models, and a linear map is trained on the train split and scored on the test split: per-label binary accuracy
 // (chance 0.5) for classifier trees, top-1 class accuracy for the LoRA tree (LoRA layers probed as up . down).
 // A layer at chance carries no signal; one near 1.0 is saturated (too easy to benchmark anything on).
-import { Adam, Linear, backward, bceWithLogits, crossEntropy, noGrad, tensor, tidy, keep, type Tensor } from '../../core/index.ts';
+import { Adam, Linear, backward, bceWithLogits, crossEntropy, engine, noGrad, tensor, tidy, keep, type Tensor } from '../../core/index.ts';
 import { writeFileAtomic } from '../../node/files.ts';
 import { readSafetensorsFile } from '../../node/safetensors-file.ts';
 import { permutation, seededRandom } from '../../datasets/split.ts';
 import { readManifest, type ModelRecord } from './manifest.ts';
 import { modelPath } from './layout.ts';
 import { join } from 'node:path';
-import { denseMatrix, readLayerFrom } from '../data/layers.ts';
+import { listLayers, readLayerFrom, type LayerInfo, type LayerMatrix } from '../data/layers.ts';
 
 export interface LayerSignal {
   tree: string;
@@ -25,35 +25,30 @@ export interface LayerSignal {
 
 const MAX_FEATURES = 4096;
 
-/** The probed matrices of one model: 2-D weights, or for a LoRA each layer's up . down. */
-function layerMatrices(path: string): Map<string, { shape: number[]; data: Float32Array }> {
-  const f = readSafetensorsFile(path);
-  try {
-    const out = new Map<string, { shape: number[]; data: Float32Array }>();
-    for (const name of f.names()) {
-      const shape = f.info(name).shape;
-      if (name.endsWith('lora.down.weight')) {
-        const layer = name.slice(0, -'.lora.down.weight'.length);
-        const m = readLayerFrom(f, `${layer}.lora`);
-        out.set(`${layer}.lora (up . down)`, { shape: [m.rows, m.cols], data: denseMatrix(m) });
-      } else if (shape.length === 2 && name.endsWith('weight') && !name.startsWith('head.') && !name.includes('.lora.')) {
-        out.set(name, { shape, data: f.readF32(name) });
-      }
-    }
-    return out;
-  } finally {
-    f.close();
-  }
+/** The probed entries `pick` of one model's layer; a LoRA's entries of up . down, computed without forming it. */
+function entries(m: LayerMatrix, pick: Int32Array): Float32Array {
+  if (m.kind === 'dense') return Float32Array.from(pick, (j) => m.data[j]);
+  return Float32Array.from(pick, (j) => {
+    const row = Math.floor(j / m.cols);
+    const col = j - row * m.cols;
+    let v = 0;
+    for (let k = 0; k < m.rank; k++) v += m.up[row * m.rank + k] * m.down[k * m.cols + col];
+    return v;
+  });
 }
 
-async function probe(x: number[][], xTest: number[][], y: number[][], yTest: number[][], multiLabel: boolean): Promise<number> {
+async function probe(x: Float32Array[], xTest: Float32Array[], y: number[][], yTest: number[][], multiLabel: boolean): Promise<number> {
   const d = x[0].length;
   // z-score each feature over the training models.
   const mu = new Float64Array(d);
   const sd = new Float64Array(d);
   for (const row of x) row.forEach((v, j) => (mu[j] += v / x.length));
   for (const row of x) row.forEach((v, j) => (sd[j] += (v - mu[j]) ** 2 / x.length));
-  const z = (rows: number[][]): Float32Array => Float32Array.from(rows.flatMap((r) => r.map((v, j) => (v - mu[j]) / (Math.sqrt(sd[j]) + 1e-8))));
+  const z = (rows: Float32Array[]): Float32Array => {
+    const out = new Float32Array(rows.length * d);
+    rows.forEach((r, i) => r.forEach((v, j) => (out[i * d + j] = (v - mu[j]) / (Math.sqrt(sd[j]) + 1e-8))));
+    return out;
+  };
   const classes = y[0].length;
   const xt = tensor(z(x), [x.length, d]);
   const xe = tensor(z(xTest), [xTest.length, d]);
@@ -68,6 +63,8 @@ async function probe(x: number[][], xTest: number[][], y: number[][], yTest: num
       backward(loss);
       opt.update();
     });
+    // Each step starts a new submit, so it records at the same parameter offsets as the last and reuses its bind groups.
+    engine().flush();
   }
   const out: Tensor = noGrad(() => tidy(() => keep(lin.forward(xe))));
   const logits = await out.data();
@@ -99,26 +96,45 @@ export async function measureSignal(zoo: string, log: (s: string) => void = () =
     if (train.length < 4 || test.length < 1) continue;
     const labelSpace = lora ? [...new Set(train.map((r) => r.classes[0]))].sort() : tree.pool;
     const target = (r: ModelRecord): number[] => labelSpace.map((c) => Number(r.classes.includes(c)));
-    const load = (rs: ModelRecord[]): Map<string, { shape: number[]; data: Float32Array }>[] => rs.map((r) => layerMatrices(modelPath(zoo, name, r.split, r.id)));
-    const trainLayers = load(train);
-    const testLayers = load(test.filter((r) => !lora || labelSpace.includes(r.classes[0])));
     const testRecords = test.filter((r) => !lora || labelSpace.includes(r.classes[0]));
-    for (const [layer, first] of trainLayers[0]) {
-      const size = first.data.length;
-      const pick = size <= MAX_FEATURES ? [...Array(size).keys()] : permutation(size, seededRandom(size)).slice(0, MAX_FEATURES);
-      const rows = (ls: typeof trainLayers): number[][] => ls.map((l) => pick.map((j) => l.get(layer)!.data[j]));
-      const value = await probe(rows(trainLayers), rows(testLayers), train.map(target), testRecords.map(target), !lora);
+    // The layers and the entries probed come from the first training model; each model's file is then read once, and
+    // only those entries are kept (a wide tree's layers would be gigabytes held at once).
+    const first = readSafetensorsFile(modelPath(zoo, name, train[0].split, train[0].id));
+    let layers: { info: LayerInfo; pick: Int32Array }[];
+    try {
+      layers = listLayers(first).map((info) => {
+        const size = info.shape[0] * info.shape[1];
+        const pick = size <= MAX_FEATURES ? Int32Array.from({ length: size }, (_, j) => j) : Int32Array.from(permutation(size, seededRandom(size)).slice(0, MAX_FEATURES));
+        return { info, pick };
+      });
+    } finally {
+      first.close();
+    }
+    const load = (rs: ModelRecord[]): Float32Array[][] =>
+      rs.map((r) => {
+        const f = readSafetensorsFile(modelPath(zoo, name, r.split, r.id));
+        try {
+          return layers.map((l) => entries(readLayerFrom(f, l.info.name), l.pick));
+        } finally {
+          f.close();
+        }
+      });
+    const trainRows = load(train);
+    const testRows = load(testRecords);
+    for (const [k, { info, pick }] of layers.entries()) {
+      const value = await probe(trainRows.map((r) => r[k]), testRows.map((r) => r[k]), train.map(target), testRecords.map(target), !lora);
+      const layer = info.kind === 'lora' ? `${info.name} (up . down)` : info.name;
       const res: LayerSignal = {
         tree: name,
         layer,
-        shape: first.shape,
+        shape: info.shape,
         features: pick.length,
         metric: lora ? 'top-1 accuracy' : 'per-label accuracy',
         value,
         chance: lora ? 1 / labelSpace.length : 0.5,
       };
       results.push(res);
-      log(`  ${name} ${layer} [${first.shape.join('x')}]: ${res.metric} ${(100 * value).toFixed(1)}% (chance ${(100 * res.chance).toFixed(1)}%)`);
+      log(`  ${name} ${layer} [${info.shape.join('x')}]: ${res.metric} ${(100 * value).toFixed(1)}% (chance ${(100 * res.chance).toFixed(1)}%)`);
     }
   }
   writeFileAtomic(join(zoo, 'signal.json'), JSON.stringify(results, null, 1));
