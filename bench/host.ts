@@ -96,10 +96,12 @@ export async function zooStep(tree: ClassifierTreeSpec, models: number, trials: 
   }
 }
 
-/** Host ms per step of trainExpert: the difference between runs of `long` and `short` epochs, per step, so that
- * setup and the first epoch's compilation drop out. The losses are read every `short` epochs, so that both runs read
- * them in the same pattern (a run's last read gathers all unread epochs at once). */
-export async function expertStep(method: 'probex' | 'dense', models: number, size: number, trials: number, maxShardBytes?: number): Promise<Measured> {
+type ExpertMethod = 'probex' | 'dense';
+
+/** Host ms per step of trainExpert for each method on one synthetic tree (generated once): the difference between runs
+ * of `long` and `short` epochs, per step, so that setup and the first epoch's compilation drop out. The losses are read
+ * every `short` epochs, so that both runs read them in the same pattern (a run's last read gathers all unread epochs). */
+export async function expertSteps(methods: ExpertMethod[], models: number, size: number, trials: number, maxShardBytes?: number): Promise<Map<ExpertMethod, Measured>> {
   const tree = syntheticTree(models, size);
   let layer: LayerData;
   try {
@@ -110,7 +112,7 @@ export async function expertStep(method: 'probex' | 'dense', models: number, siz
   await engine().sync();
   const stepsPerEpoch = Math.ceil(models / 128);
   const [short, long] = [2, 12];
-  const run = async (epochs: number): Promise<{ ms: number; c: Counts }> => {
+  const run = async (method: ExpertMethod, epochs: number): Promise<{ ms: number; c: Counts }> => {
     const c0 = counts();
     const t0 = performance.now();
     const r = await trainExpert({ method, head: 'classes', task: 'multi-label', tree: 'synthetic', train: { ...tree.split, layer }, val: null, config: { epochs, validateEvery: short } });
@@ -120,19 +122,23 @@ export async function expertStep(method: 'probex' | 'dense', models: number, siz
     return { ms, c: { dispatches: c1.dispatches - c0.dispatches, bindGroups: c1.bindGroups - c0.bindGroups, buffers: c1.buffers - c0.buffers } };
   };
   const steps = (long - short) * stepsPerEpoch;
+  const out = new Map<ExpertMethod, Measured>();
   try {
-    const ms: number[] = [];
-    let per: Counts = { dispatches: 0, bindGroups: 0, buffers: 0 };
     await withoutDevice(async () => {
-      await run(long); // compiles every kernel and meets every buffer size and bind group of both runs
-      for (let t = 0; t < trials; t++) {
-        const a = await run(short);
-        const b = await run(long);
-        ms.push((b.ms - a.ms) / steps);
-        per = { dispatches: (b.c.dispatches - a.c.dispatches) / steps, bindGroups: (b.c.bindGroups - a.c.bindGroups) / steps, buffers: (b.c.buffers - a.c.buffers) / steps };
+      for (const method of methods) {
+        const ms: number[] = [];
+        let per: Counts = { dispatches: 0, bindGroups: 0, buffers: 0 };
+        await run(method, long); // compiles every kernel and meets every buffer size and bind group of both runs
+        for (let t = 0; t < trials; t++) {
+          const a = await run(method, short);
+          const b = await run(method, long);
+          ms.push((b.ms - a.ms) / steps);
+          per = { dispatches: (b.c.dispatches - a.c.dispatches) / steps, bindGroups: (b.c.bindGroups - a.c.bindGroups) / steps, buffers: (b.c.buffers - a.c.buffers) / steps };
+        }
+        out.set(method, { ms, per });
       }
     });
-    return { ms, per };
+    return out;
   } finally {
     layer.dispose();
     await engine().sync();
@@ -161,11 +167,10 @@ export const suite: BenchSuite = {
       out.push(record(ctx, `zoo ${name}`, `M=${options.models} B=${t.batch}`, await zooStep(t, options.models, trials), trials));
     }
     for (const { models, size } of EXPERTS) {
-      for (const method of ['probex', 'dense'] as const) {
-        const shape = `${models} x ${size}x${size}`;
-        if (ctx.args.shapes && !ctx.args.shapes.some((s) => shape.includes(s) || method.includes(s))) continue;
-        out.push(record(ctx, `expert ${method}`, shape, await expertStep(method, models, size, trials), trials));
-      }
+      const shape = `${models} x ${size}x${size}`;
+      const methods = (['probex', 'dense'] as const).filter((m) => !ctx.args.shapes || ctx.args.shapes.some((s) => shape.includes(s) || m.includes(s)));
+      if (!methods.length) continue;
+      for (const [method, m] of await expertSteps(methods, models, size, trials)) out.push(record(ctx, `expert ${method}`, shape, m, trials));
     }
     return out;
   },

@@ -119,7 +119,7 @@ for s in ${@:-bench zoo train eval}; do
       stage scale 120 "$W/bench/scale.json" $node $g/app.mjs scale --json --out "$W/bench"
       ;;
     scale) stage scale "${SCALE_S:-120}" "$W/bench/scale.json" $node $g/app.mjs scale --json --out "$W/bench" ;;
-    host) stage host "${HOST_S:-90}" "$W/bench/host.json" $node $g/app.mjs host --json --out "$W/bench" ;;
+    host) stage host "${HOST_S:-90}" "$W/bench/host.json" $node $g/app.mjs host --trials 1 --json --out "$W/bench" ;;
     tune-zoo)
       # Autotune the matmul classes of the preset's own training steps at CHUNK models into bench/tuning.json, which
       # the build then uses (and which comes back in the archive, to commit for later sessions on this adapter).
