@@ -29,9 +29,10 @@ export class BufferPool {
   constructor(
     private device: GPUDevice,
     private maxBindingBytes: number,
-    /** Free buffers beyond this many bytes, or beyond the most bytes ever in use if that is more, are destroyed
-     * (those freed longest ago first) rather than kept. The peak matters on a GPU: a step of 250 wide models frees gigabytes of gradient temporaries
-     * that the next step asks for again, and re-creating (and zeroing) them every step costs more than keeping them. */
+    /** Free buffers beyond this many bytes, or beyond the most bytes ever in use if that is more, are destroyed (those
+     * freed longest ago first) rather than kept. The peak matters on a GPU: a step of 250 wide models frees gigabytes
+     * of gradient temporaries that the next step asks for again, and re-creating (and zeroing) them every step costs
+     * more than keeping them. */
     private keepFreeBytes = 1 << 30,
   ) {}
 
