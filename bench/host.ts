@@ -30,6 +30,13 @@ interface Counts {
 
 const counts = (): Counts => ({ dispatches: engine().counters.dispatches, bindGroups: engine().counters.bindGroups, buffers: engine().memory.buffersCreated });
 
+/** (to - from) / steps, count by count. */
+const perStep = (from: Counts, to: Counts, steps: number): Counts => ({
+  dispatches: (to.dispatches - from.dispatches) / steps,
+  bindGroups: (to.bindGroups - from.bindGroups) / steps,
+  buffers: (to.buffers - from.buffers) / steps,
+});
+
 /** Runs fn with submits dropped (nothing reaches the device), then restores them. Reads still resolve, with garbage. */
 async function withoutDevice<T>(fn: () => Promise<T>): Promise<T> {
   const queue = engine().device.queue;
@@ -57,8 +64,7 @@ async function timeSteps(step: () => Promise<void>, steps: number, trials: numbe
     const t0 = performance.now();
     for (let i = 0; i < steps; i++) await step();
     ms.push((performance.now() - t0) / steps);
-    const c1 = counts();
-    per = { dispatches: (c1.dispatches - c0.dispatches) / steps, bindGroups: (c1.bindGroups - c0.bindGroups) / steps, buffers: (c1.buffers - c0.buffers) / steps };
+    per = perStep(c0, counts(), steps);
   }
   return { ms, per };
 }
@@ -118,8 +124,7 @@ export async function expertSteps(methods: ExpertMethod[], models: number, size:
     const r = await trainExpert({ method, head: 'classes', task: 'multi-label', tree: 'synthetic', train: { ...tree.split, layer }, val: null, config: { epochs, validateEvery: short } });
     const ms = performance.now() - t0;
     r.expert.dispose();
-    const c1 = counts();
-    return { ms, c: { dispatches: c1.dispatches - c0.dispatches, bindGroups: c1.bindGroups - c0.bindGroups, buffers: c1.buffers - c0.buffers } };
+    return { ms, c: perStep(c0, counts(), 1) };
   };
   const steps = (long - short) * stepsPerEpoch;
   const out = new Map<ExpertMethod, Measured>();
@@ -133,7 +138,7 @@ export async function expertSteps(methods: ExpertMethod[], models: number, size:
           const a = await run(method, short);
           const b = await run(method, long);
           ms.push((b.ms - a.ms) / steps);
-          per = { dispatches: (b.c.dispatches - a.c.dispatches) / steps, bindGroups: (b.c.bindGroups - a.c.bindGroups) / steps, buffers: (b.c.buffers - a.c.buffers) / steps };
+          per = perStep(a.c, b.c, steps);
         }
         out.set(method, { ms, per });
       }
