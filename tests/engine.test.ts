@@ -42,7 +42,7 @@ describe('kernels', () => {
   it('takes bind group layouts and parameter layouts from the WGSL', () => {
     const iface = ctx.engine.kernels.interface('binary');
     expect(iface.bindings.map((b) => `${b.name}:${b.kind}`)).toEqual(['a:read', 'b:read', 'y:read_write', 'params:uniform']);
-    expect([...iface.uniform!.fields.keys()]).toEqual(['n', 'rank', 'shape', 'a_strides', 'b_strides']);
+    expect([...iface.uniform!.fields.keys()]).toEqual(['n', 'shape', 'a_strides', 'b_strides']);
     expect(() => ctx.engine.run('unary', { buffers: {}, params: { n: 1, alpha: 0, beta: 0, bogus: 1 }, threads: 1 })).toThrow(/unknown parameter "bogus"/);
     expect(() => ctx.engine.kernels.get('unary', { NOPE: 1 })).toThrow(/no override constant "NOPE"/);
   });

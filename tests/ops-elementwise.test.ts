@@ -78,6 +78,8 @@ const PAIRS: [number[], number[]][] = [
   [[2, 3, 5, 7], [2, 1, 1, 7]],
   [[2, 3, 5, 7], [2, 3, 5, 1]],
   [[2, 1, 1, 7], [2, 3, 5, 7]],
+  // Broadcast axes alternating between the sides, so the walk keeps all six axes (RANK = 6).
+  [[2, 1, 3, 1, 2, 1], [1, 3, 1, 2, 1, 5]],
 ];
 
 describe('binary ops with broadcasting', () => {
@@ -148,6 +150,7 @@ describe('comparisons and where', () => {
     [[33, 7], [33, 7], [33, 7]],
     [[1, 7], [5, 1], [1]],
     [[1, 3, 1, 4], [4], [2, 1, 1, 1]],
+    [[2, 1, 3, 1, 2], [1, 3, 1, 2, 1], [2, 3, 3, 2, 2]],
   ] as number[][][]) {
     it(`where ${JSON.stringify([sc, sa, sb])}`, async () => {
       const cond = R.map(randArr(sc, 9), (v) => (v > 0 ? 1 : 0));

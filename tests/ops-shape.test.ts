@@ -99,6 +99,8 @@ describe('permute and transpose', () => {
     [[5, 7], [-1, -2]],
     // The ViT's qkv split: leading axes that stay together merge into one, the rest keep their strides.
     [[2, 3, 5, 3, 2, 7], [3, 0, 1, 4, 2, 5]],
+    // Rank 8 with no two axes mergeable: every unrolled step of the copy's index walk (RANK = 8).
+    [[2, 3, 1, 2, 3, 2, 3, 2], [7, 6, 5, 4, 3, 2, 1, 0]],
   ];
   for (const [shape, perm] of PERMS) {
     it(`permute ${JSON.stringify(shape)} by ${JSON.stringify(perm)}`, async () => {

@@ -1,9 +1,11 @@
 // where(cond, a, b) with numpy broadcasting of all three inputs (rank <= 8); cond is a float mask, nonzero = true.
 override WG: u32 = 256u;
+// The rank of the (coalesced) walk as a pipeline constant: the loop over axes unrolls and reads its extents and strides
+// at fixed positions (lavapipe ran a rank-5 permute 1.7x faster than with the rank as a uniform).
+override RANK: u32 = 1u;
 
 struct Params {
   n: u32,
-  rank: u32,
   shape: array<vec4<u32>, 2>,
   c_strides: array<vec4<u32>, 2>,
   a_strides: array<vec4<u32>, 2>,
@@ -25,7 +27,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var ia = 0u;
   var ib = 0u;
   // One division per axis (a remainder costs a second one), none for axis 0, which takes what is left.
-  for (var d = i32(params.rank) - 1; d > 0; d--) {
+  for (var d = i32(RANK) - 1; d > 0; d--) {
     let k = u32(d);
     let extent = params.shape[k / 4u][k % 4u];
     let q = rem / extent;

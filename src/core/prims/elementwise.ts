@@ -44,11 +44,10 @@ export function binaryK(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const y = Tensor.empty(shape, 'f32', op);
   const walk = coalesceDims(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
   engine().run('binary', {
-    constants: { OP: BINARY[op], A_FULL: sameShape(a.shape, shape), B_FULL: sameShape(b.shape, shape) },
+    constants: { OP: BINARY[op], A_FULL: sameShape(a.shape, shape), B_FULL: sameShape(b.shape, shape), RANK: walk.shape.length },
     buffers: { a: a.buffer, b: b.buffer, y: y.buffer },
     params: {
       n: y.size,
-      rank: walk.shape.length,
       shape: walk.shape,
       a_strides: walk.strides[0],
       b_strides: walk.strides[1],
@@ -65,10 +64,10 @@ export function whereK(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   const y = Tensor.empty(shape, 'f32', 'where');
   const walk = coalesceDims(shape, [broadcastStrides(cond.shape, shape), broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
   engine().run('where', {
+    constants: { RANK: walk.shape.length },
     buffers: { cond: cond.buffer, a: a.buffer, b: b.buffer, y: y.buffer },
     params: {
       n: y.size,
-      rank: walk.shape.length,
       shape: walk.shape,
       c_strides: walk.strides[0],
       a_strides: walk.strides[1],

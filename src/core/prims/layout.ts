@@ -28,11 +28,10 @@ export function stridedCopyInto(x: Tensor, out: Tensor, c: StridedCopy): void {
     return;
   }
   engine().run('strided_copy', {
-    constants: { OUT_CONTIG: outContig },
+    constants: { OUT_CONTIG: outContig, RANK: shape.length },
     buffers: { x: x.buffer, y: out.buffer },
     params: {
       n,
-      rank: shape.length,
       in_offset: c.inOffset ?? 0,
       out_offset: c.outOffset ?? 0,
       shape,
