@@ -12,6 +12,7 @@ import {
   availableMatmulVariants,
   chooseMatmulVariant,
   defaultMatmulVariant,
+  matmulBiasK,
   matmulK,
   planMatmul,
   type MatmulVariant,
@@ -106,6 +107,32 @@ async function check(variant: MatmulVariant, c: Case, ta: boolean, tb: boolean, 
   expectClose(got, want.data, TOL.accumulate, what);
 }
 
+// A bias fused into the kernel's store: one [n] vector (stride 0) or one per output batch entry (stride n), on
+// shapes off the tiles, a split-K shape, and a batch run in slices (the bias index follows the slice's offset).
+const BIASED: (Case & { bias: number[] })[] = [
+  { ...c2(7, 33, 129), bias: [129] },
+  { ...c2(1, 1, 1), bias: [1] },
+  { batchA: [3], batchB: [3], mkn: [20, 36, 12], bias: [3, 12] },
+  { batchA: [3], batchB: [3], mkn: [20, 36, 12], bias: [12] },
+  { batchA: [2, 1], batchB: [3], mkn: [5, 7, 6], bias: [2, 3, 6] },
+  { batchA: [4], batchB: [], mkn: [48, 96, 16], bias: [16] },
+  { ...c2(5, 4099, 3), bias: [3] },
+  { batchA: [2], batchB: [2], mkn: [3, 4099, 6], bias: [2, 6] },
+];
+
+async function checkBias(variant: MatmulVariant, c: Case & { bias: number[] }, ta: boolean, tb: boolean, seed: number): Promise<void> {
+  const [m, k, n] = c.mkn;
+  const a = randArr([...c.batchA, ...(ta ? [k, m] : [m, k])], seed);
+  const b = randArr([...c.batchB, ...(tb ? [n, k] : [k, n])], seed + 1);
+  const bias = randArr(c.bias, seed + 2);
+  const y = tidy(() => matmulBiasK(toGpu(a), toGpu(b), toGpu(bias), ta, tb, { variant }));
+  const got = await y.data();
+  y.dispose();
+  const want = R.zipN([R.matmul(a, b, ta, tb), R.reshape(bias, [...c.bias.slice(0, -1), 1, n])], (u, v) => u + v);
+  expect([...y.shape]).toEqual(want.shape);
+  expectClose(got, want.data, TOL.accumulateK(k), `${variant} ${label(ta, tb)} [${[...c.batchA, m, k]}] x [${[...c.batchB, k, n]}] + bias [${c.bias}]`);
+}
+
 describe('matmul variants against the float64 reference', () => {
   for (const variant of MATMUL_VARIANTS) {
     describe(variant, () => {
@@ -138,6 +165,13 @@ describe('matmul variants against the float64 reference', () => {
           return;
         }
         for (const [i, [ta, tb]] of [COMBOS[0], COMBOS[3]].entries()) await check(variant, c, ta, tb, 40 + i);
+      });
+      it('a bias fused into the store, shared and per batch entry, all transposes', async (t) => {
+        if (skip()) t.skip();
+        for (const [i, [ta, tb]] of COMBOS.entries()) for (const c of BIASED) await checkBias(variant, c, ta, tb, 10 * i + 5);
+        if (variant === 'splitk') return;
+        // 65,553 batch entries, each with its own bias, across two launches.
+        await checkBias(variant, { batchA: [3, 21851], batchB: [21851], mkn: [2, 3, 2], bias: [3, 21851, 2] }, false, true, 45);
       });
       it('long K (4099) with a small output', async (t) => {
         if (skip()) t.skip();

@@ -155,6 +155,47 @@ describe('empty dimensions', () => {
   });
 });
 
+describe('matmul with a bias', () => {
+  // The bias is added to every row. Fused into the kernel when it is one [n] vector or one per output batch entry;
+  // added after the product otherwise (broadcast along some batch dims, or a batch folded into the rows).
+  const CASES: { what: string; a: number[]; b: number[]; bias: number[]; ta?: boolean; tb?: boolean }[] = [
+    { what: 'shared [n], 2-D', a: [5, 7], b: [7, 6], bias: [6] },
+    { what: 'shared [n], single element', a: [1, 1], b: [1, 1], bias: [1] },
+    { what: 'one per batch entry (a Linear per model, B^T)', a: [3, 5, 7], b: [3, 6, 7], bias: [3, 6], tb: true },
+    { what: 'one per batch entry, A^T, two batch dims', a: [2, 3, 7, 5], b: [3, 7, 6], bias: [2, 3, 6], ta: true },
+    { what: 'broadcast along a batch dim (added after)', a: [2, 1, 5, 7], b: [3, 7, 6], bias: [2, 1, 6] },
+    { what: 'per entry of a batch folded into rows (added after)', a: [4, 9, 13], b: [13, 5], bias: [4, 5] },
+    { what: 'shared, batch folded into rows', a: [4, 9, 13], b: [13, 5], bias: [5] },
+  ];
+  CASES.forEach((c, i) => {
+    it(`${c.what}: ${JSON.stringify(c.a)} x ${JSON.stringify(c.b)} + ${JSON.stringify(c.bias)}`, async () => {
+      const ta = c.ta ?? false;
+      const tb = c.tb ?? false;
+      const n = c.bias[c.bias.length - 1];
+      await checkOp({
+        name: `matmul + bias ${c.what}`,
+        inputs: [randArr(c.a, 70 + i), randArr(c.b, 80 + i), randArr(c.bias, 90 + i)],
+        gpu: (x, y, z) => E.matmul(x, y, { transA: ta, transB: tb, bias: z }),
+        ref: (x, y, z) => R.zipN([R.matmul(x, y, ta, tb), R.reshape(z, [...c.bias.slice(0, -1), 1, n])], (u, v) => u + v),
+        forwardTol: TOL.accumulate,
+      });
+    });
+  });
+
+  it('k = 0: the bias alone', async () => {
+    const bias = E.tensor([1, 2, 3]);
+    const y = E.matmul(E.zeros([2, 0]), E.zeros([0, 3]), { bias });
+    expect([...(await y.data())]).toEqual([1, 2, 3, 1, 2, 3]);
+  });
+
+  it('rejects a bias that does not end in N or would grow the output, naming both shapes', () => {
+    const z = E.zeros;
+    expect(() => E.matmul(z([2, 3]), z([3, 4]), { bias: z([3]) })).toThrow(/matmul: bias \[3\] does not end in the output's 4 columns \(output \[2, 4\]\)/);
+    expect(() => E.matmul(z([2, 3]), z([3, 4]), { bias: z([5, 4]) })).toThrow(/matmul: bias \[5, 4\] would grow the output \[2, 4\] to \[5, 2, 4\]/);
+    expect(() => E.matmul(z([2, 2, 3]), z([3, 4]), { bias: z([3, 4]) })).toThrow(/matmul: bias \[3, 4\] against output \[2, 2, 4\]/);
+  });
+});
+
 describe('errors', () => {
   it('shape errors name the op and both shapes', () => {
     const z = E.zeros;

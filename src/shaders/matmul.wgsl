@@ -5,6 +5,7 @@
 // Batch dims (up to 4) broadcast through per-dim element strides (0 on a broadcast dim).
 override TRANS_A: bool = false; // A stored [K, M] instead of [M, K]
 override TRANS_B: bool = false; // B stored [N, K] instead of [K, N]
+override BIAS: bool = false;    // add bias (binding `bias`) to every row of C
 
 const TILE: u32 = 64u;
 const TK: u32 = 16u;
@@ -18,12 +19,21 @@ struct Params {
   a_batch_strides: vec4<u32>,
   b_batch_strides: vec4<u32>,
   batch_offset: u32, // first batch entry of this launch (a batch beyond the grid limit runs in slices)
+  bias_stride: u32,
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<uniform> params: Params;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+
+// A Linear layer's bias added as the output is stored (BIAS): bias[batch * bias_stride + col], where bias_stride is 0
+// when one bias vector serves every batch entry, N when each entry has its own. Saves a broadcast add's pass over C.
+fn with_bias(v: f32, batch: u32, col: u32) -> f32 {
+  if (BIAS) { return v + bias[batch * params.bias_stride + col]; }
+  return v;
+}
 
 var<workgroup> tile_a: array<array<f32, TILE>, TK>; // [k][m]
 var<workgroup> tile_b: array<array<f32, TILE>, TK>; // [k][n]
@@ -108,7 +118,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     for (var j = 0u; j < 4u; j++) {
       let col = col0 + lid.x * 4u + j;
       if (col < params.n) {
-        c[c_base + row * params.n + col] = acc[i * 4u + j];
+        c[c_base + row * params.n + col] = with_bias(acc[i * 4u + j], wid.z + params.batch_offset, col);
       }
     }
   }

@@ -2,6 +2,7 @@
 // The correctness baseline for the other variants; batched, transposes and edges as in matmul.wgsl.
 override TRANS_A: bool = false; // A stored [K, M] instead of [M, K]
 override TRANS_B: bool = false; // B stored [N, K] instead of [K, N]
+override BIAS: bool = false;    // add bias (binding `bias`) to every row of C
 
 struct Params {
   m: u32,
@@ -12,12 +13,21 @@ struct Params {
   a_batch_strides: vec4<u32>,
   b_batch_strides: vec4<u32>,
   batch_offset: u32, // first batch entry of this launch (a batch beyond the grid limit runs in slices)
+  bias_stride: u32,
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<uniform> params: Params;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+
+// A Linear layer's bias added as the output is stored (BIAS): bias[batch * bias_stride + col], where bias_stride is 0
+// when one bias vector serves every batch entry, N when each entry has its own. Saves a broadcast add's pass over C.
+fn with_bias(v: f32, batch: u32, col: u32) -> f32 {
+  if (BIAS) { return v + bias[batch * params.bias_stride + col]; }
+  return v;
+}
 
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -47,5 +57,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     ai += a_ks;
     bi += b_ks;
   }
-  c[(wid.z + params.batch_offset) * params.m * params.n + row * params.n + col] = acc;
+  c[(wid.z + params.batch_offset) * params.m * params.n + row * params.n + col] = with_bias(acc, wid.z + params.batch_offset, col);
 }

@@ -5,6 +5,7 @@
 // (threads per workgroup) is chosen by the host so that a workgroup's WG * 4TG columns fit N.
 override TRANS_A: bool = false; // A stored [K, M] instead of [M, K]
 override TRANS_B: bool = false; // B stored [N, K] instead of [K, N]
+override BIAS: bool = false;    // add bias (binding `bias`) to every row of C
 override VEC_B: bool = false;   // b4 is B itself, not transposed, and N % 4 == 0
 override WG: u32 = 64u;
 
@@ -20,6 +21,7 @@ struct Params {
   a_batch_strides: vec4<u32>,
   b_batch_strides: vec4<u32>,
   batch_offset: u32, // first batch entry of this launch (a batch beyond the grid limit runs in slices)
+  bias_stride: u32,
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
@@ -27,6 +29,14 @@ struct Params {
 @group(0) @binding(2) var<storage, read> b4: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
+@group(0) @binding(5) var<storage, read> bias: array<f32>;
+
+// A Linear layer's bias added as the output is stored (BIAS): bias[batch * bias_stride + col], where bias_stride is 0
+// when one bias vector serves every batch entry, N when each entry has its own. Saves a broadcast add's pass over C.
+fn with_bias(v: f32, batch: u32, col: u32) -> f32 {
+  if (BIAS) { return v + bias[batch * params.bias_stride + col]; }
+  return v;
+}
 
 // Loads clamp their indices into the matrix instead of branching: an edge tile computes throwaway values for its rows
 // and columns past M and N, which are never stored, and every tile runs the same branch-free loop.
@@ -82,7 +92,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     for (var g = 0u; g < TG; g++) {
       let col = col0 + (g * WG + lid.x) * 4u;
       for (var q = 0u; q < 4u; q++) {
-        if (col + q < params.n) { c[c_base + row * params.n + col + q] = acc[i * TG + g][q]; }
+        if (col + q < params.n) { c[c_base + row * params.n + col + q] = with_bias(acc[i * TG + g][q], wid.z + params.batch_offset, col + q); }
       }
     }
   }

@@ -4,6 +4,7 @@
 // (VEC_A / VEC_B, bound as a4 / b4) and the quad lies inside the matrix; edges fall back to bounds-checked scalars.
 override TRANS_A: bool = false; // A stored [K, M] instead of [M, K]
 override TRANS_B: bool = false; // B stored [N, K] instead of [K, N]
+override BIAS: bool = false;    // add bias (binding `bias`) to every row of C
 override VEC_A: bool = false;   // a4 is A itself and A's contiguous dimension (K, or M when transposed) % 4 == 0
 override VEC_B: bool = false;   // b4 is B itself and B's contiguous dimension (N, or K when transposed) % 4 == 0
 
@@ -19,6 +20,7 @@ struct Params {
   a_batch_strides: vec4<u32>,
   b_batch_strides: vec4<u32>,
   batch_offset: u32, // first batch entry of this launch (a batch beyond the grid limit runs in slices)
+  bias_stride: u32,
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
@@ -27,6 +29,14 @@ struct Params {
 @group(0) @binding(3) var<storage, read> b4: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
 @group(0) @binding(5) var<uniform> params: Params;
+@group(0) @binding(6) var<storage, read> bias: array<f32>;
+
+// A Linear layer's bias added as the output is stored (BIAS): bias[batch * bias_stride + col], where bias_stride is 0
+// when one bias vector serves every batch entry, N when each entry has its own. Saves a broadcast add's pass over C.
+fn with_bias(v: f32, batch: u32, col: u32) -> f32 {
+  if (BIAS) { return v + bias[batch * params.bias_stride + col]; }
+  return v;
+}
 
 var<workgroup> tile_a: array<array<f32, BM>, TK>; // [k][m]
 var<workgroup> tile_b: array<array<f32, BM>, TK>; // [k][n]
@@ -125,7 +135,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     if (row >= m) { break; }
     for (var j = 0u; j < 8u; j++) {
       let col = col0 + lid.x + 16u * j;
-      if (col < n) { c[c_base + row * n + col] = acc[i * 8u + j]; }
+      if (col < n) { c[c_base + row * n + col] = with_bias(acc[i * 8u + j], wid.z + params.batch_offset, col); }
     }
   }
 }

@@ -4,8 +4,6 @@ import { Tensor, keep } from '../tensor.ts';
 import { parameter } from '../ops/creation.ts';
 import { uniform } from '../ops/random.ts';
 import { matmul } from '../ops/matmul.ts';
-import { add } from '../ops/elementwise.ts';
-import { settle } from '../graph.ts';
 import { Module } from './module.ts';
 
 export interface LinearOptions {
@@ -30,8 +28,6 @@ export class Linear extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const y = matmul(x, this.weight, { transB: true });
-    if (!this.bias) return y;
-    return settle(add(y, this.bias), y);
+    return matmul(x, this.weight, { transB: true, bias: this.bias ?? undefined });
   }
 }

@@ -1,8 +1,9 @@
-// Differentiable batched matmul. Backward uses the transposed-operand kernels instead of materializing transposes,
-// and sums gradients over batch dims that were broadcast.
+// Differentiable batched matmul, optionally with a bias added to every row (a Linear layer in one kernel). Backward
+// uses the transposed-operand kernels instead of materializing transposes, and sums gradients over batch dims that
+// were broadcast.
 import { Tensor } from '../tensor.ts';
 import { record } from '../graph.ts';
-import { matmulK } from '../prims/matmul.ts';
+import { matmulBiasK, matmulK } from '../prims/matmul.ts';
 import { sumToShape, viewAs } from '../prims/reduce.ts';
 
 export interface MatmulOptions {
@@ -10,14 +11,18 @@ export interface MatmulOptions {
   transA?: boolean;
   /** Use B^T: B is stored [..., n, k]. */
   transB?: boolean;
+  /** Added to every row of the product: [n], or [..., n] with batch dims that broadcast against the output's. Fused
+   * into the matmul kernel when it is one vector or one per output batch entry. */
+  bias?: Tensor;
 }
 
-/** [..., m, k] x [..., k, n] -> [..., m, n], batch dims broadcast (up to 4). */
+/** [..., m, k] x [..., k, n] (+ bias) -> [..., m, n], batch dims broadcast (up to 4). */
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const ta = opts.transA ?? false;
   const tb = opts.transB ?? false;
-  const c = matmulK(a, b, ta, tb);
-  return record(c, 'matmul', [a, b], (g) => {
+  const bias = opts.bias;
+  const c = matmulBiasK(a, b, bias ?? null, ta, tb);
+  return record(c, 'matmul', bias ? [a, b, bias] : [a, b], (g) => {
     let ga: Tensor | null = null;
     let gb: Tensor | null = null;
     if (a.requiresGrad) {
@@ -39,6 +44,14 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
       gb = sumToShape(full, b.shape);
       full.dispose();
     }
-    return [ga, gb];
+    if (!bias) return [ga, gb];
+    let gbias: Tensor | null = null;
+    if (bias.requiresGrad) {
+      // Summed over the rows and every batch dim the bias was broadcast along.
+      const rows = sumToShape(g, [...bias.shape.slice(0, -1), 1, bias.shape[bias.rank - 1]]);
+      gbias = viewAs(rows, bias.shape);
+      rows.dispose();
+    }
+    return [ga, gb, gbias];
   });
 }

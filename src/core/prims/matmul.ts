@@ -5,6 +5,7 @@ import { engine, type Engine } from '../engine.ts';
 import type { Constants } from '../kernel.ts';
 import { Tensor } from '../tensor.ts';
 import { broadcastShapes, fmt, sizeOf } from '../shape.ts';
+import { binaryK } from './elementwise.ts';
 import { lookupChoice, matmulClassKey, type MatmulClassShape } from '../tune/table.ts';
 
 const MAX_BATCH_RANK = 4;
@@ -99,12 +100,20 @@ export function matmulClass(p: MatmulPlan): MatmulClassShape {
   return { batch: p.batch, m: p.m, n: p.n, k: p.k, transA: p.transA, transB: p.transB };
 }
 
+/** A bias the kernel adds to every row of C as it stores it: bias[batch * stride + col]. */
+interface FusedBias {
+  buffer: GPUBuffer;
+  /** 0: one [n] vector for every batch entry; n: one per batch entry, in the output's batch order. */
+  stride: number;
+}
+
 interface Launch {
   e: Engine;
   a: GPUBuffer;
   b: GPUBuffer;
   c: GPUBuffer;
   p: MatmulPlan;
+  bias?: FusedBias;
   splits?: number;
   /** First batch entry of this launch: a batch longer than the grid's z limit runs as several launches. */
   offset?: number;
@@ -174,12 +183,18 @@ function regGrid(p: MatmulPlan, tm: number, cols: number, wg: number, z = p.batc
   return [Math.ceil(p.m / tm), Math.ceil(p.n / (wg * cols)), z];
 }
 
+/** The bias binding and parameter of a launch; without a bias, A stands in for the unread binding. */
+function biasArgs(l: Launch): { buffer: GPUBuffer; stride: number; on: boolean } {
+  return l.bias ? { ...l.bias, on: true } : { buffer: l.a, stride: 0, on: false };
+}
+
 function runReg(shader: string, l: Launch, tm: number, cols: number, wg: number, vec: boolean): void {
   const { e, p } = l;
+  const bias = biasArgs(l);
   e.run(shader, {
-    constants: { TRANS_A: p.transA, TRANS_B: p.transB, VEC_B: vec && !p.transB && vecB(p, l.b), WG: wg },
-    buffers: { a: l.a, b: l.b, b4: vecView(e, l.b), c: l.c },
-    params: common(p, l.offset),
+    constants: { TRANS_A: p.transA, TRANS_B: p.transB, VEC_B: vec && !p.transB && vecB(p, l.b), WG: wg, BIAS: bias.on },
+    buffers: { a: l.a, b: l.b, b4: vecView(e, l.b), c: l.c, bias: bias.buffer },
+    params: { ...common(p, l.offset), bias_stride: bias.stride },
     workgroups: regGrid(p, tm, cols, wg),
   });
 }
@@ -215,18 +230,28 @@ function launchSplitK(l: Launch): void {
     params: { ...common(p), batch: p.batch, k_chunk: chunk },
     workgroups: regGrid(p, 8, 4, wg, p.batch * splits),
   });
-  e.run('matmul_splitk_reduce', { buffers: { part, c: l.c }, params: { total, splits }, threads: total });
+  const bias = biasArgs(l);
+  e.run('matmul_splitk_reduce', {
+    constants: { BIAS: bias.on },
+    buffers: { part, c: l.c, bias: bias.buffer },
+    params: { total, splits, n: p.n, mn: p.m * p.n, bias_stride: bias.stride },
+    threads: total,
+  });
   // Later dispatches that reuse the buffer run after these ones: the queue keeps their order.
   e.pool.release(part);
 }
 
 function runSmem(shader: string, l: Launch, tile: number, vec: boolean): void {
   const { e, p } = l;
+  const bias = biasArgs(l);
   const constants: Constants = vec
-    ? { TRANS_A: p.transA, TRANS_B: p.transB, VEC_A: vecA(p, l.a), VEC_B: vecB(p, l.b) }
-    : { TRANS_A: p.transA, TRANS_B: p.transB };
-  const buffers: Record<string, GPUBuffer> = vec ? { a: l.a, a4: vecView(e, l.a), b: l.b, b4: vecView(e, l.b), c: l.c } : { a: l.a, b: l.b, c: l.c };
-  e.run(shader, { constants, buffers, params: common(p, l.offset), workgroups: [Math.ceil(p.n / tile), Math.ceil(p.m / tile), p.batch] });
+    ? { TRANS_A: p.transA, TRANS_B: p.transB, VEC_A: vecA(p, l.a), VEC_B: vecB(p, l.b), BIAS: bias.on }
+    : { TRANS_A: p.transA, TRANS_B: p.transB, BIAS: bias.on };
+  const buffers: Record<string, GPUBuffer> = vec
+    ? { a: l.a, a4: vecView(e, l.a), b: l.b, b4: vecView(e, l.b), c: l.c, bias: bias.buffer }
+    : { a: l.a, b: l.b, c: l.c, bias: bias.buffer };
+  const params = { ...common(p, l.offset), bias_stride: bias.stride };
+  e.run(shader, { constants, buffers, params, workgroups: [Math.ceil(p.n / tile), Math.ceil(p.m / tile), p.batch] });
 }
 
 const tileGrid = (tile: number) => (p: MatmulPlan): [number, number, number] => [Math.ceil(p.n / tile), Math.ceil(p.m / tile), p.batch];
@@ -350,15 +375,53 @@ export interface MatmulChoice {
 
 /** C = op(A) op(B), op = optional transpose, batch dims broadcast; returns a new [...batch, m, n] tensor. */
 export function matmulK(a: Tensor, b: Tensor, transA = false, transB = false, choice: MatmulChoice = {}): Tensor {
+  return matmulBiasK(a, b, null, transA, transB, choice);
+}
+
+/**
+ * How a bias of `shape` is added to the plan's output: fused into the kernels' store (a shared [n] vector, or one per
+ * batch entry in the output's own batch order, when the batch was not folded into rows), or by a broadcast add after
+ * the product (any other shape that broadcasts to [...batch, 1, n]).
+ */
+function biasPlan(p: MatmulPlan, shape: readonly number[]): { fused: boolean; stride: number; rowShape: number[] } {
+  const batch = p.outShape.slice(0, -2);
+  const n = p.outShape[p.outShape.length - 1];
+  const lead = shape.slice(0, -1);
+  if (shape.length === 0 || shape[shape.length - 1] !== n) {
+    throw new Error(`matmul: bias ${fmt(shape)} does not end in the output's ${n} columns (output ${fmt(p.outShape)})`);
+  }
+  const rowShape = [...lead, 1, n];
+  const joint = broadcastShapes(`matmul: bias ${fmt(shape)} against output ${fmt(p.outShape)}`, rowShape, p.outShape);
+  if (joint.length !== p.outShape.length || joint.some((d, i) => d !== p.outShape[i])) {
+    throw new Error(`matmul: bias ${fmt(shape)} would grow the output ${fmt(p.outShape)} to ${fmt(joint)}`);
+  }
+  if (sizeOf(lead) === 1) return { fused: true, stride: 0, rowShape };
+  const own = !p.folded && lead.length === batch.length && lead.every((d, i) => d === batch[i]);
+  return { fused: own, stride: n, rowShape };
+}
+
+/** matmulK plus a bias added to every row: C = op(A) op(B) + bias, bias [..., n] broadcast against [...batch, 1, n]. */
+export function matmulBiasK(a: Tensor, b: Tensor, bias: Tensor | null, transA = false, transB = false, choice: MatmulChoice = {}): Tensor {
   if (a.dtype !== 'f32' || b.dtype !== 'f32') throw new Error(`matmul: expects f32 tensors, got ${a.dtype} and ${b.dtype}`);
+  if (bias && bias.dtype !== 'f32') throw new Error(`matmul: bias must be f32, got ${bias.dtype}`);
   const p = planMatmul(a.shape, b.shape, transA, transB);
   const e = engine();
+  const bp = bias ? biasPlan(p, bias.shape) : null;
+  if (bias && bp && (!bp.fused || p.k === 0)) {
+    const product = matmulBiasK(a, b, null, transA, transB, choice);
+    const row = new Tensor(bp.rowShape, 'f32', bias);
+    const out = binaryK('add', product, row);
+    product.dispose();
+    row.dispose();
+    return out;
+  }
   const c = Tensor.empty(p.outShape, 'f32', 'matmul');
   if (c.size === 0) return c;
   if (p.k === 0) {
     e.clear(c.buffer, 0, c.byteLength);
     return c;
   }
+  const fused = bias && bp ? { buffer: bias.buffer, stride: bp.stride } : undefined;
   // The grid's z walks the batch; a longer batch (e.g. attention over 1,000 models x 64 drawings x 4 heads) runs in
   // slices, each kernel adding its slice's first entry to z. The variant is chosen for the slice's batch.
   const limit = e.device.limits.maxComputeWorkgroupsPerDimension;
@@ -367,7 +430,7 @@ export function matmulK(a: Tensor, b: Tensor, transA = false, transB = false, ch
   for (let offset = 0; offset < p.batch; offset += limit) {
     const part = sliced ? { ...p, batch: Math.min(limit, p.batch - offset) } : p;
     const variant = chooseMatmulVariant(part, e, choice.variant, sliced);
-    VARIANTS[variant].launch({ e, a: a.buffer, b: b.buffer, c: c.buffer, p: part, splits: choice.splits, offset });
+    VARIANTS[variant].launch({ e, a: a.buffer, b: b.buffer, c: c.buffer, p: part, splits: choice.splits, offset, bias: fused });
   }
   return c;
 }

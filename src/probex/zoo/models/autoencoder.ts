@@ -2,7 +2,7 @@
 // and batched rank-r LoRA adapters on each of its linear layers: W' = W + (alpha / r) up . down, with `up` starting
 // at zero so every adapter starts as the base (as in PEFT). Adapter names: <layer>.lora.down.weight [r, in] and
 // <layer>.lora.up.weight [out, r]; the base's layers are layers.<i>.weight/bias.
-import { Tensor, add, matmul, mul, relu, reshape, sigmoid, tensor } from '../../../core/index.ts';
+import { Tensor, add, matmul, mul, relu, sigmoid, tensor } from '../../../core/index.ts';
 import { mixSeed } from '../../../datasets/split.ts';
 import { stackedUniform, type BatchedModel, type StateDict } from './batched.ts';
 
@@ -47,7 +47,7 @@ export class BatchedAutoencoder implements BatchedModel {
     return forwardLayers(x, autoencoderLayers(this.shape).length, (h, i) => {
       const w = this.params.get(`layers.${i}.weight`)!;
       const b = this.params.get(`layers.${i}.bias`)!;
-      return add(matmul(h, w, { transB: true }), reshape(b, [this.count, 1, b.shape[1]]));
+      return matmul(h, w, { transB: true, bias: b });
     });
   }
 
@@ -74,7 +74,7 @@ export class BatchedLora implements BatchedModel {
       const w = base.get(`layers.${i}.weight`);
       const b = base.get(`layers.${i}.bias`);
       if (!w || !b || w.shape.join() !== `${out},${inp}`) throw new Error(`zoo: base autoencoder lacks layers.${i} [${out}, ${inp}]`);
-      this.base.push({ w: tensor(w.data, w.shape), b: tensor(b.data, [1, 1, out]) });
+      this.base.push({ w: tensor(w.data, w.shape), b: tensor(b.data, [out]) });
       this.params.set(`layers.${i}.lora.down.weight`, stackedUniform([rank, inp], seeds.map((s) => mixSeed(s, 100 + i)), 1 / Math.sqrt(inp)));
       this.params.set(`layers.${i}.lora.up.weight`, stackedUniform([out, rank], seeds, 0));
     });
@@ -86,7 +86,7 @@ export class BatchedLora implements BatchedModel {
       const { w, b } = this.base[i];
       const down = this.params.get(`layers.${i}.lora.down.weight`)!;
       const up = this.params.get(`layers.${i}.lora.up.weight`)!;
-      const frozen = add(matmul(h, w, { transB: true }), b);
+      const frozen = matmul(h, w, { transB: true, bias: b });
       const adapted = matmul(matmul(h, down, { transB: true }), up, { transB: true });
       return add(frozen, mul(adapted, scale));
     });

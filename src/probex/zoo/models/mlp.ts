@@ -1,6 +1,6 @@
 // The zoo's MLP classifier, batched: 784 -> hidden... -> classes with ReLU, Linear layers stored [out, in] as in
 // PyTorch, under the names layers.<i>.weight/bias and head.weight/bias.
-import { Tensor, add, matmul, relu, reshape } from '../../../core/index.ts';
+import { Tensor, matmul, relu } from '../../../core/index.ts';
 import { mixSeed } from '../../../datasets/split.ts';
 import { stackedFrom, stackedUniform, type BatchedModel, type StateDict } from './batched.ts';
 
@@ -65,8 +65,7 @@ export class BatchedMlp implements BatchedModel {
   private linear(h: Tensor, name: string): Tensor {
     const w = this.params.get(`${name}.weight`)!;
     const b = this.params.get(`${name}.bias`)!;
-    const [count, out] = b.shape;
-    return add(matmul(h, w, { transB: true }), reshape(b, [count, 1, out]));
+    return matmul(h, w, { transB: true, bias: b });
   }
 
   dispose(): void {

@@ -187,7 +187,7 @@ export class BatchedVit implements BatchedModel {
     const [M, out, inF] = w.shape;
     const lead = h.shape.slice(1, -1);
     const flat = reshape(h, [M, -1, inF]);
-    const y = add(matmul(flat, w, { transB: true }), reshape(b, [M, 1, out]));
+    const y = matmul(flat, w, { transB: true, bias: b });
     return reshape(y, [M, ...lead, out]);
   }
 
