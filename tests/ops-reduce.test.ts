@@ -179,6 +179,45 @@ describe('layerNorm (last axis, fused)', () => {
   });
 });
 
+describe('layerNorm with weight and bias (fused affine part)', () => {
+  // [input, weight / bias]: shared over every row; one row per leading index (stacked models, as the zoo's ViT);
+  // two leading axes; a row of 1; a row longer than the workgroup.
+  const CASES: [number[], number[]][] = [
+    [[6, 7], [7]],
+    [[3, 4, 5, 7], [3, 7]],
+    [[2, 3, 5, 7], [2, 3, 7]],
+    [[5, 1], [5, 1]],
+    [[2, 300], [300]],
+    [[1, 2, 33], [1, 33]],
+  ];
+  CASES.forEach(([shape, wshape], i) => {
+    it(`${JSON.stringify(shape)} with weight and bias ${JSON.stringify(wshape)}`, async () => {
+      const view = [...wshape.slice(0, -1), ...new Array<number>(shape.length - wshape.length).fill(1), wshape[wshape.length - 1]];
+      await checkOp({
+        name: 'layerNorm affine',
+        inputs: [randArr(shape, 420 + i, -2, 2), randArr(wshape, 430 + i, -2, 2), randArr(wshape, 440 + i, -1, 1)],
+        gpu: (x, w, b) => E.layerNorm(x, 1e-6, { weight: w, bias: b }),
+        ref: (x, w, b) => R.zipN([refLayerNorm(x, 1e-6), R.reshape(w, view), R.reshape(b, view)], (u, ww, bb) => u * ww + bb),
+      });
+    });
+  });
+
+  it('matches the plain layerNorm followed by mul and add, and rejects bad weights', async () => {
+    const x = toGpu(randArr([3, 4, 9], 11, -3, 3));
+    const w = toGpu(randArr([3, 9], 12, -2, 2));
+    const b = toGpu(randArr([3, 9], 13, -2, 2));
+    const fused = await E.layerNorm(x, 1e-6, { weight: w, bias: b }).data();
+    const composite = await E.add(E.mul(E.layerNorm(x, 1e-6), E.reshape(w, [3, 1, 9])), E.reshape(b, [3, 1, 9])).data();
+    expectClose(fused, composite, TOL.forward, 'fused vs composite affine layerNorm');
+    expect(() => E.layerNorm(x, 1e-6, { weight: w })).toThrow(/layerNorm: give both weight and bias, or neither/);
+    expect(() => E.layerNorm(x, 1e-6, { weight: toGpu(randArr([4, 9], 1)), bias: b })).toThrow(
+      /layerNorm: weight f32 \[4, 9\] must be f32 \[\.\.\., 9\] whose leading axes are the first of the input's \[3, 4, 9\]/,
+    );
+    expect(() => E.layerNorm(x, 1e-6, { weight: w, bias: toGpu(randArr([8], 1)) })).toThrow(/layerNorm: bias f32 \[8\] must be/);
+    expect(() => E.layerNorm(x, 1e-6, { weight: w, bias: toGpu(randArr([9], 1)) })).toThrow(/layerNorm: weight \[3, 9\] and bias \[9\] differ/);
+  });
+});
+
 describe('max and min ties', () => {
   it('split the gradient evenly among tied extremes, as PyTorch does', async () => {
     const data = [

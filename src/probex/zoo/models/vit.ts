@@ -173,11 +173,9 @@ export class BatchedVit implements BatchedModel {
     return this.linear(merged, `${name}.proj`);
   }
 
-  /** LayerNorm over the last axis (biased variance, as nn.LayerNorm) with a per-model weight and bias. */
+  /** LayerNorm over the last axis (biased variance, as nn.LayerNorm) with a per-model weight and bias [M, D]. */
   private layerNorm(h: Tensor, name: string): Tensor {
-    const D = h.shape[h.rank - 1];
-    const view = [this.count, ...new Array<number>(h.rank - 2).fill(1), D];
-    return add(mul(layerNorm(h, VIT_LN_EPS), reshape(this.p(`${name}.weight`), view)), reshape(this.p(`${name}.bias`), view));
+    return layerNorm(h, VIT_LN_EPS, { weight: this.p(`${name}.weight`), bias: this.p(`${name}.bias`) });
   }
 
   /** h [M, ..., in] -> [M, ..., out] with this model's [out, in] weight and [out] bias. */
