@@ -84,7 +84,7 @@ export async function zooStep(tree: ClassifierTreeSpec, models: number, trials: 
           tidy(() => {
             const x = reshape(gather(images, rows), [models, batch, 784]);
             const loss = classificationLoss(model.forward(x), labels, x);
-            opt.zeroGrad();
+            opt.zeroGrad({ setToNone: true });
             backward(loss);
             opt.update();
           });

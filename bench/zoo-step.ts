@@ -69,7 +69,7 @@ async function profileStep(ctx: BenchContext, tree: ClassifierTreeSpec, trials: 
     const l: Tensor = tidy(() => {
       const x = reshape(gather(images, rows), [models, batch, 784]);
       const loss = classificationLoss(model.forward(x), labels, x);
-      opt.zeroGrad();
+      opt.zeroGrad({ setToNone: true }); // as the zoo's training loop
       backward(loss);
       opt.update();
       return loss;

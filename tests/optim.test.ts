@@ -6,6 +6,7 @@ import * as E from '../src/node/index.ts';
 import { useEngine } from './support/engine.ts';
 import { expectClose, randArr, toGpu } from './support/harness.ts';
 import { TOL } from './support/tolerances.ts';
+import * as R from './support/reference.ts';
 import type { Arr } from './support/reference.ts';
 
 const ctx = useEngine();
@@ -73,7 +74,7 @@ type Make = (params: E.Tensor[], h: Hyper) => E.Optimizer;
  * Run STEPS updates of two parameters with fixed per-step gradients, set through backward of sum(p * g_t) after a
  * zeroGrad, and compare the parameters with the float64 reference.
  */
-async function runCase(make: Make, ref: (p0: Arr, grads: Arr[], h: Hyper) => Float64Array, h: Hyper): Promise<void> {
+async function runCase(make: Make, ref: (p0: Arr, grads: Arr[], h: Hyper) => Float64Array, h: Hyper, setToNone = false): Promise<void> {
   const shapes = [[7, 33], [5]];
   const p0 = shapes.map((s, i) => randArr(s, 100 + i, -1, 1));
   // Gradients of mixed scales (including tiny ones, where Adam's eps matters) that change from step to step.
@@ -87,7 +88,7 @@ async function runCase(make: Make, ref: (p0: Arr, grads: Arr[], h: Hyper) => Flo
   const opt = make(params, h);
   const gpuGrads = grads.map((gs) => gs.map(toGpu));
   for (let t = 0; t < STEPS; t++) {
-    opt.zeroGrad();
+    opt.zeroGrad({ setToNone });
     E.tidy(() => {
       const loss = E.add(E.sum(E.mul(params[0], gpuGrads[0][t])), E.sum(E.mul(params[1], gpuGrads[1][t])));
       E.backward(loss);
@@ -118,6 +119,7 @@ describe('Adam', () => {
   const adam: Make = (ps, h) => new E.Adam(ps, h);
   const ref = (p0: Arr, g: Arr[], h: Hyper): Float64Array => adamRef(p0, g, h, false);
   it('defaults', () => runCase(adam, ref, { lr: 0.01 }));
+  it('defaults, gradients dropped between steps (zeroGrad setToNone)', () => runCase(adam, ref, { lr: 0.01 }, true));
   it('with L2 weight decay added to the gradient', () => runCase(adam, ref, { lr: 0.01, weightDecay: 0.1 }));
   it('other betas and eps', () => runCase(adam, ref, { lr: 0.05, beta1: 0.5, beta2: 0.9, eps: 1e-3, weightDecay: 0.01 }));
 });
@@ -185,6 +187,32 @@ describe('Adam with per-group learning rates (models stacked along axis 0)', () 
 });
 
 describe('optimizer bookkeeping', () => {
+  it('zeroGrad({ setToNone }) drops the gradients; backward then hands over a buffer no other tensor views, and copies one that is shared', async () => {
+    const a = E.parameter(toGpu(randArr([5, 3], 410)));
+    const b = E.parameter(toGpu(randArr([5, 3], 411)));
+    const c = E.parameter(toGpu(randArr([2], 412)));
+    const opt = new E.SGD([a, b, c], { lr: 0.1 });
+    E.tidy(() => E.backward(E.sum(E.mul(a, b))));
+    opt.zeroGrad({ setToNone: true });
+    expect(a.grad).toBeNull();
+    expect(b.grad).toBeNull();
+    // d/da sum(a * 3b) = 3b: a fresh product, handed over. d/db sum(a + b) is the upstream ones, which the add's
+    // backward returns for both inputs (one buffer, two views), so b gets a copy.
+    E.tidy(() => E.backward(E.add(E.sum(E.mul(a, E.mul(b, 3))), E.sum(E.add(b, b)))));
+    expectClose(await a.grad!.data(), R.map(randArr([5, 3], 411), (v) => 3 * v).data, TOL.forward, 'grad of a');
+    expectClose(await b.grad!.data(), R.zipN([randArr([5, 3], 410)], (u) => 3 * u + 2).data, TOL.forward, 'grad of b');
+    // c got no gradient: it stays without one, and the update leaves it alone.
+    const c0 = [...(await c.data())];
+    opt.update();
+    expect(c.grad).toBeNull();
+    expect([...(await c.data())]).toEqual(c0);
+    // A second backward accumulates into the handed-over buffers.
+    const before = await a.grad!.data();
+    E.tidy(() => E.backward(E.sum(E.mul(a, 1))));
+    expectClose(await a.grad!.data(), R.map(R.arr([15], before), (v) => v + 1).data, TOL.forward, 'accumulated grad of a');
+    opt.dispose();
+  });
+
   it('parameters without a gradient are left alone', async () => {
     const a = E.parameter(E.tensor([1, 2, 3]));
     const b = E.parameter(E.tensor([4, 5]));

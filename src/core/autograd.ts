@@ -47,11 +47,16 @@ export function backward(root: Tensor, opts: BackwardOptions = {}): void {
       if (!t.node) {
         if (t.grad) {
           axpyInto(t.grad, g);
+          g.dispose();
+        } else if (g.soleView) {
+          // A buffer no other tensor views becomes .grad as it is: no copy (after zeroGrad({ setToNone: true }) this
+          // replaces a fill and an accumulating pass over every parameter per step).
+          t.grad = keep(g);
         } else {
           // The first gradient gets its own buffer: it is updated in place later and must not alias another.
           t.grad = keep(copyK(g));
+          g.dispose();
         }
-        g.dispose();
         continue;
       }
       const { inputs, backward: rule, op } = t.node;
@@ -87,7 +92,17 @@ export function backward(root: Tensor, opts: BackwardOptions = {}): void {
   });
 }
 
-/** Set every gradient to zero in place (no reallocation). */
-export function zeroGrad(params: Iterable<Tensor>): void {
-  for (const p of params) if (p.grad) fillInto(p.grad, 0);
+/** Set every gradient to zero in place (no reallocation), or with setToNone drop it (as PyTorch's
+ * zero_grad(set_to_none=True)): the next backward then hands its gradient over instead of adding it to zeros, and a
+ * parameter that gets none stays without one (optimizers skip it). */
+export function zeroGrad(params: Iterable<Tensor>, setToNone = false): void {
+  for (const p of params) {
+    if (!p.grad) continue;
+    if (setToNone) {
+      p.grad.dispose();
+      p.grad = null;
+    } else {
+      fillInto(p.grad, 0);
+    }
+  }
 }

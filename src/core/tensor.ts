@@ -89,6 +89,11 @@ export class Tensor {
     return this.storage === null;
   }
 
+  /** Whether no other tensor views this one's buffer (so it can be handed on instead of copied). */
+  get soleView(): boolean {
+    return this.storage !== null && this.storage.refs === 1;
+  }
+
   get byteLength(): number {
     return this.size * 4;
   }

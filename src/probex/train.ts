@@ -242,7 +242,7 @@ export async function trainExpert(job: TrainJob): Promise<TrainResult> {
     let steps = 0;
     for (let s = 0; s < order.length; s += c.batch) {
       const batch = order.slice(s, s + c.batch);
-      opt.zeroGrad();
+      opt.zeroGrad({ setToNone: true });
       for (const mb of job.train.layer.microBatches(batch, c.microBytes)) {
         tidy(() => {
           const logits = logitsOf(expert, job.train, mb, trainText);

@@ -15,9 +15,10 @@ export abstract class Optimizer {
     }
   }
 
-  /** Zero every gradient in place. */
-  zeroGrad(): void {
-    zeroGrad(this.params);
+  /** Zero every gradient in place, or with setToNone drop them (see autograd's zeroGrad): the training loops' form,
+   * which saves a fill and an accumulating pass per parameter and step. */
+  zeroGrad(opts: { setToNone?: boolean } = {}): void {
+    zeroGrad(this.params, opts.setToNone ?? false);
   }
 
   protected slots(p: Tensor, count: number): Tensor[] {

@@ -59,7 +59,7 @@ async function probe(x: Float32Array[], xTest: Float32Array[], y: number[][], yT
     tidy(() => {
       const logits = lin.forward(xt);
       const loss = multiLabel ? bceWithLogits(logits, targets) : crossEntropy(logits, targets);
-      opt.zeroGrad();
+      opt.zeroGrad({ setToNone: true });
       backward(loss);
       opt.update();
     });

@@ -104,7 +104,7 @@ export async function trainModels(model: BatchedModel, images: Tensor, job: Clas
           const rows = slice(idxT, [s * M * B], [(s + 1) * M * B]);
           const x = reshape(gather(images, rows), [M, B, images.shape[1]]);
           const l = lossOf(model.forward(x), slice(labT, [s * M * B], [(s + 1) * M * B]), x);
-          optimizer.zeroGrad();
+          optimizer.zeroGrad({ setToNone: true });
           backward(l);
           optimizer.update();
           return detach(l);
