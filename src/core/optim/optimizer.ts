@@ -107,12 +107,18 @@ export class Adam extends Optimizer {
     const [m1, m2] = this.slots(p, 2);
     const beta1 = this.opts.beta1 ?? 0.9;
     const beta2 = this.opts.beta2 ?? 0.999;
-    engine().run('adam', {
+    const e = engine();
+    const block = p.size / this.groups;
+    const [x, y] = e.gridFor(block, 256);
+    if (this.groups > e.device.limits.maxComputeWorkgroupsPerDimension) {
+      throw new Error(`Adam: ${this.groups} groups exceed the device's ${e.device.limits.maxComputeWorkgroupsPerDimension} workgroups per dimension`);
+    }
+    e.run('adam', {
       constants: { DECOUPLED: this.decoupled },
       buffers: { param: p.buffer, grad: g.buffer, m1: m1.buffer, m2: m2.buffer, lr_scale: this.scale.buffer },
+      workgroups: [x, y, this.groups],
       params: {
-        n: p.size,
-        block: p.size / this.groups,
+        block,
         lr: this.opts.lr,
         beta1,
         beta2,
@@ -121,7 +127,6 @@ export class Adam extends Optimizer {
         correction1: 1 - beta1 ** this.step,
         correction2: 1 - beta2 ** this.step,
       },
-      threads: p.size,
     });
   }
 
