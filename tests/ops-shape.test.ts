@@ -259,6 +259,9 @@ describe('gather', () => {
     [[2, 3, 5, 2], [4, 4, 0], -2],
     [[4, 6], [5, 0, 5, 2, 5, 1, 3], 1], // the last axis
     [[1, 1], [0, 0, 0], 1],
+    // Rows of 300 and 129 elements: the 3-D launch (a workgroup row per gathered row), with a partial last workgroup.
+    [[5, 300], [4, 0, 4, 2], 0],
+    [[2, 6, 129], [5, 0, 5], 1],
   ];
   for (const [shape, index, axis] of CASES) {
     it(`${JSON.stringify(shape)} at [${index}] along axis ${axis}`, async () => {
@@ -305,6 +308,18 @@ describe('gatherRowsInto', () => {
     const want = [Array(15).fill(-7), row(a, 6), row(a, 0), row(a, 6), row(a, 2), row(b, 1), row(b, 0), Array(15).fill(-7)].flat();
     expect([...(await out.data())]).toEqual(want.map((v) => Math.fround(v)));
     for (const t of [A, B, out, index]) t.dispose();
+  });
+
+  it('rows long enough for the 3-D launch land in the right rows too', async () => {
+    const a = randArr([6, 2, 150], 73);
+    const A = E.tensor(a.data, a.shape);
+    const out = E.full([4, 2, 150], -7);
+    const index = idx([5, 1, 5]);
+    E.gatherRowsInto(A, index, out, 0, 3, 1);
+    const row = (r: number): number[] => Array.from(a.data).slice(r * 300, (r + 1) * 300);
+    const want = [Array(300).fill(-7), row(5), row(1), row(5)].flat();
+    expect([...(await out.data())]).toEqual(want.map((v) => Math.fround(v)));
+    for (const t of [A, out, index]) t.dispose();
   });
 
   it('names what is wrong: ranges, shapes, gradients', () => {

@@ -3,6 +3,7 @@
 // idx_offset and y_offset (0 for a plain gather) let several gathers fill one output from different sources, each
 // reading its own range of one index buffer: a minibatch of layers drawn from several shards.
 override WG: u32 = 256u;
+override GRID3: bool = false;
 
 struct Params { outer: u32, n: u32, inner: u32, m: u32, idx_offset: u32, y_offset: u32 }
 
@@ -13,11 +14,25 @@ struct Params { outer: u32, n: u32, inner: u32, m: u32, idx_offset: u32, y_offse
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = gid.x + gid.y * nwg.x * WG;
-  if (t >= params.outer * params.m * params.inner) { return; }
-  let j = t % params.inner;
-  let i = (t / params.inner) % params.m;
-  let o = t / (params.inner * params.m);
+  var t: u32;
+  var j: u32;
+  var i: u32;
+  var o: u32;
+  if (GRID3) {
+    // Workgroups [inner / WG, m, outer]: the coordinates without a division per element (on lavapipe the three
+    // divisions cost more than the copy).
+    j = gid.x;
+    i = gid.y;
+    o = gid.z;
+    if (j >= params.inner) { return; }
+    t = (o * params.m + i) * params.inner + j;
+  } else {
+    t = gid.x + gid.y * nwg.x * WG;
+    if (t >= params.outer * params.m * params.inner) { return; }
+    j = t % params.inner;
+    i = (t / params.inner) % params.m;
+    o = t / (params.inner * params.m);
+  }
   let k = idx[params.idx_offset + i];
   if (k < 0 || u32(k) >= params.n) {
     y[params.y_offset + t] = 0x7fc00000u;

@@ -58,6 +58,15 @@ function checkIndex(op: string, index: Tensor): void {
   if (index.dtype !== 'i32' || index.rank !== 1) throw new Error(`${op}: index must be a 1-D i32 tensor, got ${index.dtype} ${fmt(index.shape)}`);
 }
 
+/** The gather kernel's launch: a 3-D grid [inner / 256, m, outer] where rows are long enough to fill workgroups and
+ * the grid fits the device, else one thread per element found by division. */
+function gatherLaunch(outer: number, m: number, inner: number): { constants: { GRID3: boolean }; workgroups?: [number, number, number]; threads?: number } {
+  const max = engine().device.limits.maxComputeWorkgroupsPerDimension;
+  const x = Math.ceil(inner / 256);
+  if (inner >= 128 && x <= max && m <= max && outer <= max) return { constants: { GRID3: true }, workgroups: [x, m, outer] };
+  return { constants: { GRID3: false }, threads: outer * m * inner };
+}
+
 /** y = x.index_select(axis, index); out-of-range indices give NaN. */
 export function gatherK(x: Tensor, index: Tensor, axis: number): Tensor {
   checkIndex('gather', index);
@@ -66,10 +75,11 @@ export function gatherK(x: Tensor, index: Tensor, axis: number): Tensor {
   const shape = [...x.shape];
   shape[axis] = m;
   const y = Tensor.empty(shape, x.dtype, 'gather');
+  if (y.size === 0) return y;
   engine().run('gather', {
+    ...gatherLaunch(outer, m, inner),
     buffers: { x: x.buffer, idx: index.buffer, y: y.buffer },
     params: { outer, n, inner, m, idx_offset: 0, y_offset: 0 },
-    threads: y.size,
   });
   return y;
 }
@@ -86,10 +96,11 @@ export function gatherRowsIntoK(x: Tensor, index: Tensor, out: Tensor, indexOffs
     throw new Error(`gatherRowsInto: rows ${outRow}..${outRow + count} of ${fmt(out.shape)} from entries ${indexOffset}..${indexOffset + count} of an index of ${index.size}: out of range`);
   }
   if (count === 0) return;
+  if (inner === 0) return;
   engine().run('gather', {
+    ...gatherLaunch(1, count, inner),
     buffers: { x: x.buffer, idx: index.buffer, y: out.buffer },
     params: { outer: 1, n, inner, m: count, idx_offset: indexOffset, y_offset: outRow * inner },
-    threads: count * inner,
   });
 }
 
