@@ -159,6 +159,30 @@ describe('slice', () => {
     });
   }
 
+  // Several slices of one tensor: the later ones' gradients are added into their regions of the accumulated gradient
+  // in place (and a region used twice, or the whole tensor used too, must still add up).
+  it('three slices along axis 0 (the ViT q, k, v split), combined', async () => {
+    await checkOp({
+      name: 'split in three',
+      inputs: [randArr([3, 4, 5, 2], 21)],
+      gpu: (x) => E.add(E.mul(E.slice(x, [0], [1]), E.slice(x, [1], [2])), E.mul(E.slice(x, [2], [3]), 3)),
+      ref: (x) => R.zipN([R.slice(x, [0, 0, 0, 0], [1, 4, 5, 2]), R.slice(x, [1, 0, 0, 0], [2, 4, 5, 2]), R.slice(x, [2, 0, 0, 0], [3, 4, 5, 2])], (a, b, c) => a * b + 3 * c),
+    });
+  });
+
+  it('overlapping slices along a middle axis, and the whole tensor used as well', async () => {
+    await checkOp({
+      name: 'overlapping slices',
+      inputs: [randArr([2, 7, 3], 22)],
+      gpu: (x) => E.add(E.add(E.mul(E.slice(x, [0, 1], [2, 5]), E.slice(x, [0, 3], [2, 7])), E.slice(x, [0, 2], [2, 6])), E.mul(E.slice(x, [0, 0], [2, 4]), E.sum(x))),
+      ref: (x) => {
+        const s = (b: number, e: number): R.Arr => R.slice(x, [0, b, 0], [2, e, 3]);
+        const total = Array.from(x.data).reduce((a, v) => a + v, 0);
+        return R.zipN([s(1, 5), s(3, 7), s(2, 6), s(0, 4)], (a, b, c, d) => a * b + c + d * total);
+      },
+    });
+  });
+
   it('an empty range gives a zero-size tensor and a zero gradient', async () => {
     const x = toGpu(randArr([4, 3], 9));
     x.requiresGrad = true;

@@ -1,6 +1,6 @@
 // Reverse-mode autodiff: walk the recorded graph from a scalar once, in reverse topological order, calling each
 // node's backward rule. Leaf gradients accumulate in place into a persistent .grad buffer.
-import { Tensor, keep } from './tensor.ts';
+import { Tensor, keep, type GradInto } from './tensor.ts';
 import { noGrad } from './graph.ts';
 import { fillK, fillInto, axpyInto, binaryK, copyK } from './prims/elementwise.ts';
 import { viewAs } from './prims/reduce.ts';
@@ -60,7 +60,7 @@ export function backward(root: Tensor, opts: BackwardOptions = {}): void {
         continue;
       }
       const { inputs, backward: rule, op } = t.node;
-      let produced: (Tensor | null)[];
+      let produced: (Tensor | GradInto | null)[];
       try {
         produced = rule(g);
       } catch (e) {
@@ -74,9 +74,13 @@ export function backward(root: Tensor, opts: BackwardOptions = {}): void {
         if (gi.shape.length !== input.shape.length || gi.shape.some((d, j) => d !== input.shape[j])) {
           throw new Error(`backward of ${op}: gradient ${fmt(gi.shape)} does not match input ${fmt(input.shape)}`);
         }
-        // A view per use, so one tensor returned for two inputs is never freed twice.
-        const own = viewAs(gi, gi.shape);
         const prev = grads.get(input);
+        if (!(gi instanceof Tensor) && prev?.soleView) {
+          grads.set(input, gi.into(prev));
+          return;
+        }
+        // A view per use, so one tensor returned for two inputs is never freed twice.
+        const own = gi instanceof Tensor ? viewAs(gi, gi.shape) : gi.into(null);
         if (prev) {
           grads.set(input, binaryK('add', prev, own));
           prev.dispose();
@@ -85,7 +89,7 @@ export function backward(root: Tensor, opts: BackwardOptions = {}): void {
           grads.set(input, own);
         }
       });
-      for (const gi of produced) gi?.dispose();
+      for (const gi of produced) if (gi instanceof Tensor) gi.dispose();
       g.dispose();
       if (!opts.retainGraph) t.node = null;
     }

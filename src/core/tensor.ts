@@ -22,11 +22,21 @@ class Storage {
   }
 }
 
+/**
+ * A gradient a rule can add into the input's accumulated gradient in place instead of materializing it whole (a
+ * slice's touches only its region): into(acc) adds it to acc and returns acc, or with acc null returns a new full
+ * gradient. backward() passes an accumulator only when no other tensor views it.
+ */
+export interface GradInto {
+  shape: readonly number[];
+  into(acc: Tensor | null): Tensor;
+}
+
 /** What an op records for backward: its inputs and a rule from the output gradient to input gradients. */
 export interface GraphNode {
   op: string;
   inputs: Tensor[];
-  backward: (grad: Tensor) => (Tensor | null)[];
+  backward: (grad: Tensor) => (Tensor | GradInto | null)[];
 }
 
 const scopes: Set<Tensor>[] = [];

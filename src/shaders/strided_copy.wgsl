@@ -1,6 +1,7 @@
 // One strided copy serves permute, slice, expand (stride 0), concat and their backward passes: for every index of
 // `shape`, out[out_offset + idx . out_strides] = x[in_offset + idx . in_strides]. Rank <= 8.
-// It moves raw 32-bit words, so it serves f32 and i32 tensors alike.
+// It moves raw 32-bit words, so it serves f32 and i32 tensors alike; ADD (f32 only) adds into out instead (a slice's
+// gradient into its region of an accumulated one).
 override WG: u32 = 256u;
 // The rank of the (coalesced) walk as a pipeline constant: the loop over axes unrolls and reads its extents and strides
 // at fixed positions (lavapipe ran a rank-5 permute 1.7x faster than with the rank as a uniform).
@@ -8,6 +9,7 @@ override RANK: u32 = 1u;
 // The output is contiguous from out_offset in index order (a plain copy out): stores then go to consecutive words,
 // which lavapipe vectorizes, where a computed address is one scalar store per lane.
 override OUT_CONTIG: bool = false;
+override ADD: bool = false;
 
 struct Params {
   n: u32,
@@ -40,9 +42,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (!OUT_CONTIG) { dst += c * params.out_strides[k / 4u][k % 4u]; }
   }
   src += rem * params.in_strides[0].x;
-  if (OUT_CONTIG) {
-    y[params.out_offset + i] = x[src];
+  var at = dst + rem * params.out_strides[0].x;
+  if (OUT_CONTIG) { at = params.out_offset + i; }
+  if (ADD) {
+    y[at] = bitcast<u32>(bitcast<f32>(y[at]) + bitcast<f32>(x[src]));
   } else {
-    y[dst + rem * params.out_strides[0].x] = x[src];
+    y[at] = x[src];
   }
 }

@@ -71,11 +71,18 @@ export function slice(x: Tensor, begin: readonly number[], end?: readonly (numbe
   const strides = stridesOf(x.shape);
   const offset = starts.reduce((acc, s, i) => acc + s * strides[i], 0);
   const y = stridedCopy(x, shape, strides, offset, 'slice');
-  return record(y, 'slice', [x], (g) => {
-    const gx = fillK(x.shape, 0);
-    stridedCopyInto(g, gx, { shape, inStrides: stridesOf(shape), outStrides: strides, outOffset: offset });
-    return [gx];
-  });
+  // The gradient goes into its region of x's: added into an accumulated one when backward has it (the other parts
+  // of a tensor split in several slices), else into zeros.
+  return record(y, 'slice', [x], (g) => [
+    {
+      shape: x.shape,
+      into: (acc) => {
+        const gx = acc ?? fillK(x.shape, 0);
+        stridedCopyInto(g, gx, { shape, inStrides: stridesOf(shape), outStrides: strides, outOffset: offset, accumulate: acc !== null });
+        return gx;
+      },
+    },
+  ]);
 }
 
 export function concat(xs: readonly Tensor[], axis = 0): Tensor {

@@ -12,6 +12,8 @@ export interface StridedCopy {
   outStrides: readonly number[];
   inOffset?: number;
   outOffset?: number;
+  /** Add into out instead of overwriting (f32 only). */
+  accumulate?: boolean;
 }
 
 /** out[outOffset + idx . outStrides] = x[inOffset + idx . inStrides] for every idx of `shape`. */
@@ -22,13 +24,15 @@ export function stridedCopyInto(x: Tensor, out: Tensor, c: StridedCopy): void {
   const { shape, strides } = coalesceDims(c.shape, [c.inStrides, c.outStrides]);
   const contiguous = stridesOf(shape);
   const outContig = strides[1].every((s, d) => s === contiguous[d]);
-  if (outContig && shape.length === 1 && strides[0][0] === 1 && x.buffer !== out.buffer) {
+  const add = c.accumulate ?? false;
+  if (add && (x.dtype !== 'f32' || out.dtype !== 'f32')) throw new Error(`copy: adding into ${out.dtype} from ${x.dtype}: f32 only`);
+  if (!add && outContig && shape.length === 1 && strides[0][0] === 1 && x.buffer !== out.buffer) {
     // A contiguous run: a buffer copy, no kernel (WebGPU copies only between distinct buffers).
     engine().copy(x.buffer, out.buffer, n * 4, (c.inOffset ?? 0) * 4, (c.outOffset ?? 0) * 4);
     return;
   }
   engine().run('strided_copy', {
-    constants: { OUT_CONTIG: outContig, RANK: shape.length },
+    constants: { OUT_CONTIG: outContig, RANK: shape.length, ADD: add },
     buffers: { x: x.buffer, y: out.buffer },
     params: {
       n,
