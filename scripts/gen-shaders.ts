@@ -7,6 +7,11 @@ import { fileURLToPath } from 'node:url';
 const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'shaders');
 const out = join(dir, 'sources.ts');
 
+/** Shaders derived from another's text by replacing whole lines (WGSL has no generics): name, source, replacements. */
+const DERIVED: { name: string; from: string; lines: [string, string][] }[] = [
+  { name: 'strided_copy_vec4', from: 'strided_copy', lines: [['alias Word = u32;', 'alias Word = vec4<u32>;'], ['alias Num = f32;', 'alias Num = vec4<f32>;']] },
+];
+
 export function renderShaderModule(): string {
   const files = readdirSync(dir).filter((f) => f.endsWith('.wgsl')).sort();
   const lines = [
@@ -14,9 +19,18 @@ export function renderShaderModule(): string {
     '// The WGSL text that both Node and the browser compile.',
     'export const shaderSources = {',
   ];
-  for (const f of files) {
-    lines.push(`  ${JSON.stringify(f.replace(/\.wgsl$/, ''))}: ${JSON.stringify(readFileSync(join(dir, f), 'utf8'))},`);
+  const texts = new Map(files.map((f) => [f.replace(/\.wgsl$/, ''), readFileSync(join(dir, f), 'utf8')]));
+  for (const d of DERIVED) {
+    let text = texts.get(d.from);
+    if (text === undefined) throw new Error(`gen-shaders: ${d.name} derives from ${d.from}.wgsl, which does not exist`);
+    for (const [from, to] of d.lines) {
+      const found = text.split('\n').filter((l) => l === from).length;
+      if (found !== 1) throw new Error(`gen-shaders: ${d.name} expects the line "${from}" once in ${d.from}.wgsl, found ${found}`);
+      text = text.replace(`${from}\n`, `${to}\n`);
+    }
+    texts.set(d.name, text);
   }
+  for (const name of [...texts.keys()].sort()) lines.push(`  ${JSON.stringify(name)}: ${JSON.stringify(texts.get(name))},`);
   lines.push('} as const;', '', 'export type ShaderName = keyof typeof shaderSources;', '');
   return lines.join('\n');
 }

@@ -101,6 +101,9 @@ describe('permute and transpose', () => {
     [[2, 3, 5, 3, 2, 7], [3, 0, 1, 4, 2, 5]],
     // Rank 8 with no two axes mergeable: every unrolled step of the copy's index walk (RANK = 8).
     [[2, 3, 1, 2, 3, 2, 3, 2], [7, 6, 5, 4, 3, 2, 1, 0]],
+    // The last axis kept and a multiple of 4: the copy moves four words at a time (strided_copy_vec4).
+    [[2, 3, 5, 3, 2, 8], [3, 0, 1, 4, 2, 5]],
+    [[3, 5, 12], [1, 0, 2]],
   ];
   for (const [shape, perm] of PERMS) {
     it(`permute ${JSON.stringify(shape)} by ${JSON.stringify(perm)}`, async () => {
@@ -152,6 +155,7 @@ describe('slice', () => {
     [[3, 1, 7, 5], [1, 0, 2], [3, 1, -2, 4], [1, 0, 2, 0], [3, 1, 5, 4]],
     [[2, 3, 1, 7, 5], [1, -2, 0, 3, 1], [2, 3, 1, 7, -1], [1, 1, 0, 3, 1], [2, 3, 1, 7, 4]],
     [[7, 5], [3, 0], [3, 5], [3, 0], [3, 5]], // an empty range: shape [0, 5]
+    [[6, 3, 12], [1, 1, 4], [5, 3, 12], [1, 1, 4], [5, 3, 12]], // quads: inner run of 8, offsets of whole quads
   ];
   for (const [shape, begin, end, rb, re] of CASES) {
     it(`${JSON.stringify(shape)} [${begin}] to [${end ?? ''}]`, async () => {
