@@ -143,6 +143,15 @@ describe('resuming an interrupted build', () => {
       expect(tree.models.length).toBe(12);
       expect(new Set(tree.models.map((m) => m.id)).size).toBe(12);
       expect(tree.models.find((m) => m.id === lost.id)).toEqual(lost);
+      // A recorded model whose file is gone is trained again and recorded once.
+      const gone = tree.models[3];
+      rmSync(modelPath(dir, 'mlp-mnist', gone.split, gone.id));
+      const third = await buildZoo({ preset: 'tiny', out: dir, trees: ['mlp-mnist'] });
+      expect(third.trees[0].trained).toBe(1);
+      const healed = readManifest(dir)!.trees['mlp-mnist'].models;
+      expect(healed.length).toBe(12);
+      expect(new Set(healed.map((m) => m.id)).size).toBe(12);
+      expect(existsSync(modelPath(dir, 'mlp-mnist', gone.split, gone.id))).toBe(true);
       // Same plan as the full build: identical class choices and hyperparameters per model id.
       const full = manifest.trees['mlp-mnist'].models;
       for (const m of tree.models) {

@@ -24,6 +24,11 @@ if [ -n "${ZOO_BASES:-}" ]; then
   [ -f "$ZOO_BASES/zoo.json" ] || { echo "ZOO_BASES=$ZOO_BASES holds no zoo.json" >&2; exit 1; }
   mkdir -p .gpu/zoo-seed
   (cd "$ZOO_BASES" && cp --parents zoo.json text/*.safetensors $(find */base -name '*.safetensors' -size -2049k) "$OLDPWD/.gpu/zoo-seed/")
+  # Only the bases travel: the manifest's model records (of a zoo partly built here) and their build times are
+  # dropped, so that the GPU's build trains and times every model itself.
+  node -e 'const fs = require("fs"); const f = ".gpu/zoo-seed/zoo.json"; const m = JSON.parse(fs.readFileSync(f, "utf8"));
+    for (const t of Object.values(m.trees)) { t.models = []; t.trainSeconds = 0; } m.status = "building";
+    fs.writeFileSync(f, JSON.stringify(m, null, 1) + "\n");'
   ls .gpu/zoo-seed/*/base/*.safetensors | sed 's/^/seed base: /'
 fi
 du -sh .gpu | awk '{print "packed .gpu: " $1 " (carry limit 64 MiB)"}'

@@ -246,8 +246,16 @@ async function buildTree(zoo: string, spec: TreeSpec, preset: Preset, manifest: 
   writeManifest(zoo, manifest);
 
   const plans = planTree(spec, record.pool, treeSeed(preset, spec));
+  const onDisk = (p: { split: Split; id: string }): boolean => existsSync(modelPath(zoo, spec.name, p.split, p.id));
+  // A model recorded but without its file (deleted, or a manifest carried without the models) is trained again, not
+  // counted twice: its record goes until the model is written anew.
+  const kept = record.models.filter(onDisk);
+  if (kept.length < record.models.length) {
+    log(`  ${spec.name}: ${record.models.length - kept.length} recorded model(s) have no file; they will be trained again`);
+    record.models = kept;
+    writeManifest(zoo, manifest);
+  }
   const recorded = new Set(record.models.map((m) => m.id));
-  const onDisk = (p: ModelPlan): boolean => existsSync(modelPath(zoo, spec.name, p.split, p.id));
   // A model written but not yet in the manifest (stopped between the two writes) is recorded from its metadata.
   for (const p of plans) {
     if (!recorded.has(p.id) && onDisk(p)) record.models.push(JSON.parse(loadState(modelPath(zoo, spec.name, p.split, p.id)).metadata.record) as ModelRecord);
