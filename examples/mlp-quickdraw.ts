@@ -88,7 +88,7 @@ export async function loadQuickdrawData(opts: DataOptions): Promise<QuickdrawDat
  */
 export function trainStep(model: Mlp, opt: Optimizer, x: Tensor, y: Tensor, index: Tensor, wantLoss: boolean): Tensor | null {
   return tidy(() => {
-    opt.zeroGrad();
+    opt.zeroGrad({ setToNone: true }); // drop last step's gradients: backward hands its own over
     const xb = gather(x, index);
     const yb = gather(y, index);
     const loss = crossEntropy(model.forward(xb), yb);
