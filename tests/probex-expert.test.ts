@@ -11,7 +11,7 @@ import { Expert } from '../src/probex/expert.ts';
 import { seededRandom } from '../src/datasets/split.ts';
 import { TOL, type Tol } from './support/tolerances.ts';
 import { useEngine } from './support/engine.ts';
-import { trainExpert } from '../src/probex/train.ts';
+import { trainExpert, workBytesPerModel } from '../src/probex/train.ts';
 import type { SplitData } from '../src/probex/data/split-data.ts';
 
 const ctx = useEngine();
@@ -89,6 +89,14 @@ describe('ProbeX encoder', () => {
     };
     close(await run(lora), await run(dense), TOL.accumulate);
     expect(lora.bytesPerModel).toBe(4 * rank * (rows + cols));
+    // Micro-batches are sized by the widest per-model tensor a pass makes, not only by what is stored: ProbeX's
+    // responses (rows x probes), a LoRA's dense form (Dense, z-score statistics); StatNN reads neither.
+    expect(workBytesPerModel(lora, 'probex', 5)).toBe(4 * rows * 5);
+    expect(workBytesPerModel(lora, 'dense-z', 5)).toBe(4 * rows * cols);
+    expect(workBytesPerModel(lora, 'statnn', 5)).toBe(0);
+    const budget = 4 * rows * cols * 2;
+    expect(lora.microBatches([0, 1, 2, 3], budget).map((m) => m.global.length)).toEqual([4]);
+    expect(lora.microBatches([0, 1, 2, 3], budget, workBytesPerModel(lora, 'dense', 5)).map((m) => m.global.length)).toEqual([2, 2]);
     [lora, dense].forEach((d) => d.dispose());
     enc.dispose();
   });

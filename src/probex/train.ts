@@ -4,7 +4,7 @@
 // losses are read back with the validation scores; nothing else is.
 import { Adam, RunningSum, backward, bceWithLogits, concat, crossEntropy, engine, gather, keep, matmul, mul, noGrad, reshape, tensor, tidy, type Tensor } from '../core/index.ts';
 import { mixSeed, permutation, seededRandom } from '../datasets/split.ts';
-import type { MicroBatch } from './data/dataset.ts';
+import type { LayerData, MicroBatch } from './data/dataset.ts';
 import type { SplitData } from './data/split-data.ts';
 import { Expert, type ExpertSpec, type HeadKind, type Method } from './expert.ts';
 import { PROBEX_DEFAULTS } from './methods/probex.ts';
@@ -94,11 +94,22 @@ function encoderConfig(job: TrainJob, c: TrainConfig): ExpertSpec['encoder'] {
   }
 }
 
+/**
+ * Bytes per model of the widest per-model tensor a forward pass of `method` makes, which micro-batches must keep
+ * within one binding beside the stored layer: ProbeX's responses P = X U (rows x probes), or the dense form of a LoRA
+ * (Dense, and the z-score statistics). A batch of 595 LoRAs of 784 x 256 is 10 MB stored, but its P is 239 MB.
+ */
+export function workBytesPerModel(layer: LayerData, method: Method | 'stats', probes = 0): number {
+  if (method === 'probex') return 4 * layer.rows * probes;
+  if (method === 'statnn') return 0;
+  return 4 * layer.rows * layer.cols;
+}
+
 /** Per-entry mean and std of the training layers (read back one micro-batch at a time; LoRAs formed as up . down). */
 async function layerStats(d: SplitData): Promise<ZStats> {
   const per = d.layer.rows * d.layer.cols;
   const moments = new EntryMoments(per);
-  for (const mb of d.layer.microBatches(Array.from({ length: d.layer.count }, (_, i) => i))) {
+  for (const mb of d.layer.microBatches(Array.from({ length: d.layer.count }, (_, i) => i), 0, workBytesPerModel(d.layer, 'stats'))) {
     const x = noGrad(() =>
       tidy(() => {
         const b = d.layer.batch(mb);
@@ -151,7 +162,8 @@ export async function runExpert(expert: Expert, d: SplitData, text: Float32Array
   const classes = expert.classHead ? expert.spec.labels.length : textT ? textT.shape[0] : 0;
   const reps = new Float32Array(n * rep);
   const logits = new Float32Array(n * classes);
-  for (const mb of d.layer.microBatches(Array.from({ length: n }, (_, i) => i), microBytes)) {
+  const work = workBytesPerModel(d.layer, expert.spec.method, Number(expert.spec.encoder.probes ?? 0));
+  for (const mb of d.layer.microBatches(Array.from({ length: n }, (_, i) => i), microBytes, work)) {
     const [e, l] = noGrad(() =>
       tidy(() => {
         const e = encodeBatch(expert, d, mb);
@@ -215,6 +227,7 @@ export async function trainExpert(job: TrainJob): Promise<TrainResult> {
   const holdLabels = job.valHoldout ? labelIndex(job.valHoldout.data, job.valHoldout.classes) : null;
 
   const opt = new Adam(expert.parameters(), { lr: c.lr, weightDecay: c.weightDecay });
+  const work = workBytesPerModel(job.train.layer, job.method, c.probes);
   const rand = seededRandom(mixSeed(c.seed, 0x7a1));
   const history: TrainResult['history'] = [];
   let best = { epoch: 0, score: -Infinity };
@@ -243,7 +256,7 @@ export async function trainExpert(job: TrainJob): Promise<TrainResult> {
     for (let s = 0; s < order.length; s += c.batch) {
       const batch = order.slice(s, s + c.batch);
       opt.zeroGrad({ setToNone: true });
-      for (const mb of job.train.layer.microBatches(batch, c.microBytes)) {
+      for (const mb of job.train.layer.microBatches(batch, c.microBytes, work)) {
         tidy(() => {
           const logits = logitsOf(expert, job.train, mb, trainText);
           const loss = single ? crossEntropy(logits, tensor(mb.global.map((g) => job.train.classIndex[g]), [mb.global.length], 'i32')) : bceWithLogits(logits, targetRows(job.train, mb.global));

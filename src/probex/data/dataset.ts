@@ -135,9 +135,9 @@ export class LayerData {
    * micro-batch may draw on several shards: a random minibatch of a sharded layer (a wide tree's, the scale
    * benchmark's) then stays one micro-batch of the same size every step, rather than one per shard of random sizes
    * (each step a new set of tensor sizes: new buffers and bind groups, and a forward and backward pass per shard). */
-  microBatches(indices: ArrayLike<number>, maxBytes = 0): MicroBatch[] {
+  microBatches(indices: ArrayLike<number>, maxBytes = 0, perModelBytes = this.bytesPerModel): MicroBatch[] {
     maxBytes ||= bindingBytes();
-    const perBatch = Math.max(1, Math.floor(maxBytes / this.bytesPerModel));
+    const perBatch = Math.max(1, Math.floor(maxBytes / Math.max(this.bytesPerModel, perModelBytes)));
     for (let k = 0; k < indices.length; k++) {
       const i = indices[k];
       if (!(Number.isInteger(i) && i >= 0 && i < this.count)) throw new Error(`layer data: index ${i} outside 0..${this.count - 1}`);
