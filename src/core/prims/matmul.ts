@@ -6,6 +6,8 @@ import type { Constants } from '../kernel.ts';
 import { Tensor } from '../tensor.ts';
 import { broadcastShapes, fmt, sizeOf } from '../shape.ts';
 import { binaryK } from './elementwise.ts';
+import { viewAs } from './reduce.ts';
+import { standIn } from './stand-in.ts';
 import { lookupChoice, matmulClassKey, type MatmulClassShape } from '../tune/table.ts';
 
 const MAX_BATCH_RANK = 4;
@@ -146,17 +148,9 @@ function common(p: MatmulPlan, offset = 0): Record<string, number | number[]> {
 const vecA = (p: MatmulPlan, buf: GPUBuffer): boolean => (p.transA ? p.m : p.k) % 4 === 0 && buf.size >= 16;
 const vecB = (p: MatmulPlan, buf: GPUBuffer): boolean => (p.transB ? p.k : p.n) % 4 === 0 && buf.size >= 16;
 
-const dummies = new WeakMap<Engine, GPUBuffer>();
-
-/** What to bind as a vec4 view: the buffer itself, or a 16-byte stand-in when it is smaller than one vec4. */
+/** What to bind as a vec4 view: the buffer itself, or the stand-in when it is smaller than one vec4. */
 function vecView(e: Engine, buf: GPUBuffer): GPUBuffer {
-  if (buf.size >= 16) return buf;
-  let d = dummies.get(e);
-  if (!d) {
-    d = e.device.createBuffer({ label: 'matmul-vec4-stand-in', size: 16, usage: GPUBufferUsage.STORAGE });
-    dummies.set(e, d);
-  }
-  return d;
+  return buf.size >= 16 ? buf : standIn(e);
 }
 
 /**
@@ -409,7 +403,7 @@ export function matmulBiasK(a: Tensor, b: Tensor, bias: Tensor | null, transA = 
   const bp = bias ? biasPlan(p, bias.shape) : null;
   if (bias && bp && (!bp.fused || p.k === 0)) {
     const product = matmulBiasK(a, b, null, transA, transB, choice);
-    const row = new Tensor(bp.rowShape, 'f32', bias);
+    const row = viewAs(bias, bp.rowShape);
     const out = binaryK('add', product, row);
     product.dispose();
     row.dispose();

@@ -1,22 +1,10 @@
 // Kernel launches for layer normalization over the last axis: the forward pass (optionally with the affine part,
 // a weight and bias per group of rows), which also returns each row's 1 / sqrt(var + eps) (and mean, when affine),
 // and its backward pass.
-import { engine, type Engine } from '../engine.ts';
+import { engine } from '../engine.ts';
+import { standIn } from './stand-in.ts';
 import { Tensor } from '../tensor.ts';
 import { fmt, sameShape, sizeOf } from '../shape.ts';
-
-const standIns = new WeakMap<Engine, GPUBuffer>();
-
-/** A 16-byte buffer bound where a writable binding is never written (WebGPU forbids binding one buffer twice for
- * writing in a dispatch, so the output cannot stand in for it). */
-function standIn(e: Engine): GPUBuffer {
-  let b = standIns.get(e);
-  if (!b) {
-    b = e.device.createBuffer({ label: 'layer-norm-stand-in', size: 16, usage: GPUBufferUsage.STORAGE });
-    standIns.set(e, b);
-  }
-  return b;
-}
 
 function rowsOf(what: string, x: Tensor): { rows: number; d: number } {
   if (x.dtype !== 'f32') throw new Error(`${what}: expects an f32 tensor, got ${x.dtype} ${fmt(x.shape)}`);
