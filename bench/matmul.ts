@@ -56,6 +56,18 @@ function withBackward(a: number[], b: number[], what: string, gpuOnly = false): 
   ];
 }
 
+/** A batched zoo Linear (M models, B drawings, y = x W^T with W [out, in]) and its backward: dx = G W, dW = G^T x. */
+function zooLinear(models: number, batch: number, inF: number, outF: number, what: string): MatmulShape[] {
+  const x = [models, batch, inF];
+  const w = [models, outF, inF];
+  const g = [models, batch, outF];
+  return [
+    { a: x, b: w, transA: false, transB: true, what: `${what} forward` },
+    { a: g, b: w, transA: false, transB: false, what: `${what} dx = G W` },
+    { a: g, b: x, transA: true, transB: false, what: `${what} dW = G^T x` },
+  ];
+}
+
 export function matmulShapes(): MatmulShape[] {
   const squares = [256, 512, 1024, 2048, 4096, 8192].map(
     (n): MatmulShape => ({ a: [n, n], b: [n, n], transA: false, transB: false, what: 'square', gpuOnly: n > 1024 }),
@@ -66,6 +78,8 @@ export function matmulShapes(): MatmulShape[] {
     ...withBackward([128, 128, 768], [768, 128], 'ProbeX batched'),
     ...withBackward([128, 16384], [16384, 128], 'ProbeX'),
     ...withBackward([768, 98304], [98304, 128], 'ProbeX', true),
+    ...zooLinear(32, 64, 784, 1024, 'zoo wide L0'),
+    ...zooLinear(32, 64, 1024, 1024, 'zoo wide L1'),
   ];
 }
 

@@ -48,8 +48,9 @@ const c2 = (m: number, k: number, n: number, splits?: number): Case => ({ batchA
 
 // Awkward 2-D shapes: a single element, primes off every tile and quad, a tall thin output.
 const AWKWARD: Case[] = [c2(1, 1, 1), c2(7, 33, 129), c2(1000, 3, 17)];
-// Multiples of 4 with interior tiles and edges, so every vec4 fast path runs next to its checked edge copy.
-const ALIGNED: Case[] = [c2(17, 12, 520), c2(136, 36, 260)];
+// Multiples of 4 with interior tiles and edges, so every vec4 fast path runs next to its checked edge copy; the last
+// has M and K multiples of 4 but not of 8 and a prime N (the transposed operands' vec4 paths with clamped quads).
+const ALIGNED: Case[] = [c2(17, 12, 520), c2(136, 36, 260), c2(12, 20, 131)];
 // Scaled-down ProbeX shapes: a batch of matrices against one shared B (folded into M when A is not transposed),
 // both batched, and broadcast over several batch dims.
 const BATCHED: Case[] = [

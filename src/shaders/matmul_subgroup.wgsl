@@ -8,7 +8,8 @@ enable subgroups;
 override TRANS_A: bool = false; // A stored [K, M] instead of [M, K]
 override TRANS_B: bool = false; // B stored [N, K] instead of [K, N]
 override BIAS: bool = false;    // add bias (binding `bias`) to every row of C
-override VEC_B: bool = false;   // b4 is B itself, not transposed, and N % 4 == 0
+override VEC_A: bool = false;   // a4 is A itself, TRANS_A and M % 4 == 0 (rows read as quads)
+override VEC_B: bool = false;   // b4 is B itself, and its contiguous axis (N, or K when TRANS_B) is a multiple of 4
 override WG: u32 = 64u;
 
 const TM: u32 = 8u; // rows per workgroup (= per thread)
@@ -32,6 +33,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
 @group(0) @binding(5) var<storage, read> bias: array<f32>;
+@group(0) @binding(6) var<storage, read> a4: array<vec4<f32>>;
 
 // A Linear layer's bias added as the output is stored (BIAS): bias[batch * bias_stride + col], where bias_stride is 0
 // when one bias vector serves every batch entry, N when each entry has its own. Saves a broadcast add's pass over C.
@@ -84,8 +86,40 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     // This lane's share of the block: op(A)[row0 + i][kb + lane] (clamped past K: those lanes are never read).
     var mine: array<f32, TM>;
     let kl = min(kb + lane, k - 1u);
-    for (var i = 0u; i < TM; i++) { mine[i] = a_at(a_base, row0 + i, kl); }
+    if (TRANS_A && VEC_A) {
+      // A stored [K, M]: this lane's TM rows are TM / 4 quads of one storage row (a quad past M is clamped onto the
+      // last one; rows past M are never stored).
+      for (var h = 0u; h < TM / 4u; h++) {
+        let v = a4[(a_base + kl * params.m + min(row0 + 4u * h, params.m - 4u)) / 4u];
+        for (var q = 0u; q < 4u; q++) { mine[4u * h + q] = v[q]; }
+      }
+    } else {
+      for (var i = 0u; i < TM; i++) { mine[i] = a_at(a_base, row0 + i, kl); }
+    }
     let count = min(sg, k - kb);
+    if (TRANS_B && VEC_B) {
+      // B stored [N, K] with K % 4 == 0 (so count is a multiple of 4 too): each of this thread's 4TG columns is read
+      // as one vec4 along K per 4 K indices, and the registers are transposed into op(B) quads by component picks.
+      // Scalar loads down 4 columns cost 4x the load instructions (3x slower on lavapipe at 1024^2).
+      let last = params.n - 1u;
+      for (var j4 = 0u; j4 < count; j4 += 4u) {
+        var bt: array<vec4<f32>, 4u * TG>;
+        for (var g = 0u; g < TG; g++) {
+          let col = col0 + (g * WG + lid.x) * 4u;
+          for (var q = 0u; q < 4u; q++) { bt[g * 4u + q] = b4[(b_base + min(col + q, last) * k + kb + j4) / 4u]; }
+        }
+        for (var jj = 0u; jj < 4u; jj++) {
+          for (var i = 0u; i < TM; i++) {
+            let av = vec4<f32>(subgroupShuffle(mine[i], j4 + jj));
+            for (var g = 0u; g < TG; g++) {
+              let bv = vec4<f32>(bt[g * 4u][jj], bt[g * 4u + 1u][jj], bt[g * 4u + 2u][jj], bt[g * 4u + 3u][jj]);
+              acc[i * TG + g] = fma(av, bv, acc[i * TG + g]);
+            }
+          }
+        }
+      }
+      continue;
+    }
     for (var j = 0u; j < count; j++) {
       var bv: array<vec4<f32>, TG>;
       for (var g = 0u; g < TG; g++) { bv[g] = b_quad(b_base, kb + j, col0 + (g * WG + lid.x) * 4u); }

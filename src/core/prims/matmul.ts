@@ -182,12 +182,22 @@ function biasArgs(l: Launch): { buffer: GPUBuffer; stride: number; on: boolean }
   return l.bias ? { ...l.bias, on: true } : { buffer: l.a, stride: 0, on: false };
 }
 
-function runReg(shader: string, l: Launch, tm: number, cols: number, wg: number, vec: boolean): void {
+/**
+ * transVec: the kernel also reads transposed operands as vec4 (subgroup): A stored [K, M] along M, B stored [N, K]
+ * along K, and binds `a4`.
+ */
+function runReg(shader: string, l: Launch, tm: number, cols: number, wg: number, vec: boolean, transVec = false): void {
   const { e, p } = l;
   const bias = biasArgs(l);
+  const constants: Constants = { TRANS_A: p.transA, TRANS_B: p.transB, VEC_B: vec && (!p.transB || transVec) && vecB(p, l.b), WG: wg, BIAS: bias.on };
+  const buffers: Record<string, GPUBuffer> = { a: l.a, b: l.b, b4: vecView(e, l.b), c: l.c, bias: bias.buffer };
+  if (transVec) {
+    constants.VEC_A = p.transA && vecA(p, l.a);
+    buffers.a4 = vecView(e, l.a);
+  }
   e.run(shader, {
-    constants: { TRANS_A: p.transA, TRANS_B: p.transB, VEC_B: vec && !p.transB && vecB(p, l.b), WG: wg, BIAS: bias.on },
-    buffers: { a: l.a, b: l.b, b4: vecView(e, l.b), c: l.c, bias: bias.buffer },
+    constants,
+    buffers,
     params: { ...common(p, l.offset), bias_stride: bias.stride },
     workgroups: regGrid(p, tm, cols, wg),
   });
@@ -290,7 +300,7 @@ const VARIANTS: Record<MatmulVariant, VariantSpec> = {
     about: 'reg8x8 layout, A loaded once per subgroup and shared with subgroupShuffle (subgroups feature)',
     available: (e) => e.device.features.has('subgroups') && subgroupWg(e) <= e.device.limits.maxComputeWorkgroupSizeX,
     grid: (p, e) => regGrid(p, 8, 8, subgroupWg(e)),
-    launch: (l) => runReg('matmul_subgroup', l, 8, 8, subgroupWg(l.e), true),
+    launch: (l) => runReg('matmul_subgroup', l, 8, 8, subgroupWg(l.e), true, true),
   },
   splitk: {
     about: 'K split into chunks, partial products in a scratch buffer, then a reduce pass',
