@@ -80,6 +80,8 @@ export function matmulShapes(): MatmulShape[] {
     ...withBackward([768, 98304], [98304, 128], 'ProbeX', true),
     ...zooLinear(32, 64, 784, 1024, 'zoo wide L0'),
     ...zooLinear(32, 64, 1024, 1024, 'zoo wide L1'),
+    ...zooLinear(32, 64 * 17, 64, 64, 'zoo vit proj'),
+    ...zooLinear(32, 64 * 17, 128, 64, 'zoo vit mlp2'),
   ];
 }
 

@@ -167,9 +167,15 @@ function wgFor(e: Engine, n: number, cols: number): number {
   return wg;
 }
 
-/** Threads per workgroup for the subgroup kernel: a multiple of the largest subgroup size (16 on software adapters). */
-function subgroupWg(e: Engine): number {
-  return Math.max(e.info.isSoftware ? 16 : 64, e.info.subgroupMaxSize ?? 64);
+/**
+ * Threads per workgroup for the subgroup kernel: as wgFor on software adapters (8 when 8 threads cover N: lavapipe's
+ * subgroups are 8 wide, and the ViT's 64-column products wasted half of a 16-thread workgroup), 64 on GPUs; rounded up
+ * to a multiple of the largest subgroup size, so that every subgroup is full.
+ */
+function subgroupWg(e: Engine, n: number): number {
+  const sg = e.info.subgroupMaxSize ?? 64;
+  const want = e.info.isSoftware ? wgFor(e, n, 8) : 64;
+  return Math.ceil(want / sg) * sg;
 }
 
 /** A register-blocked kernel (reg4x4, reg8x8, subgroup, splitk's first pass): TM rows, cols columns per thread. */
@@ -298,9 +304,9 @@ const VARIANTS: Record<MatmulVariant, VariantSpec> = {
   },
   subgroup: {
     about: 'reg8x8 layout, A loaded once per subgroup and shared with subgroupShuffle (subgroups feature)',
-    available: (e) => e.device.features.has('subgroups') && subgroupWg(e) <= e.device.limits.maxComputeWorkgroupSizeX,
-    grid: (p, e) => regGrid(p, 8, 8, subgroupWg(e)),
-    launch: (l) => runReg('matmul_subgroup', l, 8, 8, subgroupWg(l.e), true, true),
+    available: (e) => e.device.features.has('subgroups') && subgroupWg(e, Infinity) <= e.device.limits.maxComputeWorkgroupSizeX,
+    grid: (p, e) => regGrid(p, 8, 8, subgroupWg(e, p.n)),
+    launch: (l) => runReg('matmul_subgroup', l, 8, 8, subgroupWg(l.e, l.p.n), true, true),
   },
   splitk: {
     about: 'K split into chunks, partial products in a scratch buffer, then a reduce pass',
