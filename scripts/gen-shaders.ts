@@ -10,6 +10,7 @@ const out = join(dir, 'sources.ts');
 /** Shaders derived from another's text by replacing whole lines (WGSL has no generics): name, source, replacements. */
 const DERIVED: { name: string; from: string; lines: [string, string][] }[] = [
   { name: 'strided_copy_vec4', from: 'strided_copy', lines: [['alias Word = u32;', 'alias Word = vec4<u32>;'], ['alias Num = f32;', 'alias Num = vec4<f32>;']] },
+  { name: 'adam_vec4', from: 'adam', lines: [['alias Num = f32;', 'alias Num = vec4<f32>;']] },
 ];
 
 export function renderShaderModule(): string {

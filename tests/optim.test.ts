@@ -71,11 +71,12 @@ function adamRef(p0: Arr, grads: Arr[], h: Hyper, decoupled: boolean, lrAt: (i: 
 type Make = (params: E.Tensor[], h: Hyper) => E.Optimizer;
 
 /**
- * Run STEPS updates of two parameters with fixed per-step gradients, set through backward of sum(p * g_t) after a
+ * Run STEPS updates of three parameters with fixed per-step gradients, set through backward of sum(p * g_t) after a
  * zeroGrad, and compare the parameters with the float64 reference.
  */
 async function runCase(make: Make, ref: (p0: Arr, grads: Arr[], h: Hyper) => Float64Array, h: Hyper, setToNone = false): Promise<void> {
-  const shapes = [[7, 33], [5]];
+  // 231 and 5 elements run the scalar kernels, 24 Adam's four-at-a-time one.
+  const shapes = [[7, 33], [5], [4, 6]];
   const p0 = shapes.map((s, i) => randArr(s, 100 + i, -1, 1));
   // Gradients of mixed scales (including tiny ones, where Adam's eps matters) that change from step to step.
   const grads = shapes.map((s, i) =>
@@ -90,7 +91,7 @@ async function runCase(make: Make, ref: (p0: Arr, grads: Arr[], h: Hyper) => Flo
   for (let t = 0; t < STEPS; t++) {
     opt.zeroGrad({ setToNone });
     E.tidy(() => {
-      const loss = E.add(E.sum(E.mul(params[0], gpuGrads[0][t])), E.sum(E.mul(params[1], gpuGrads[1][t])));
+      const loss = params.map((p, i) => E.sum(E.mul(p, gpuGrads[i][t]))).reduce((a, b) => E.add(a, b));
       E.backward(loss);
     });
     opt.update();

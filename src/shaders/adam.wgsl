@@ -2,7 +2,10 @@
 // true: AdamW, weight decay applied to the weight directly. Bias corrections arrive precomputed for the step.
 // Parameters stacked along a leading axis of groups (models trained together) scale lr per group: workgroup z walks
 // the groups, x and y the block of elements of one (no per-element division: on lavapipe that division took 40% of
-// the kernel's time); a scale of 0 leaves that group's weights untouched.
+// the kernel's time); a scale of 0 leaves that group's weights untouched. adam_vec4 (derived by scripts/gen-shaders.ts)
+// updates four elements per thread when a group's size is a multiple of 4; block then counts quads.
+alias Num = f32;
+
 override WG: u32 = 256u;
 override DECOUPLED: bool = false;
 
@@ -14,13 +17,13 @@ struct Params {
   weight_decay: f32,
   correction1: f32, // 1 - beta1^t
   correction2: f32, // 1 - beta2^t
-  block: u32,       // elements per group (all of them when the parameter is one group)
+  block: u32,       // elements (quads in adam_vec4) per group (all of them when the parameter is one group)
 }
 
-@group(0) @binding(0) var<storage, read_write> param: array<f32>;
-@group(0) @binding(1) var<storage, read> grad: array<f32>;
-@group(0) @binding(2) var<storage, read_write> m1: array<f32>;
-@group(0) @binding(3) var<storage, read_write> m2: array<f32>;
+@group(0) @binding(0) var<storage, read_write> param: array<Num>;
+@group(0) @binding(1) var<storage, read> grad: array<Num>;
+@group(0) @binding(2) var<storage, read_write> m1: array<Num>;
+@group(0) @binding(3) var<storage, read_write> m2: array<Num>;
 @group(0) @binding(4) var<uniform> params: Params;
 @group(0) @binding(5) var<storage, read> lr_scale: array<f32>;
 
