@@ -11,6 +11,11 @@ const out = join(dir, 'sources.ts');
 const DERIVED: { name: string; from: string; lines: [string, string][] }[] = [
   { name: 'strided_copy_vec4', from: 'strided_copy', lines: [['alias Word = u32;', 'alias Word = vec4<u32>;'], ['alias Num = f32;', 'alias Num = vec4<f32>;']] },
   { name: 'adam_vec4', from: 'adam', lines: [['alias Num = f32;', 'alias Num = vec4<f32>;']] },
+  ...['attention', 'attention_backward'].map((from) => ({
+    name: `${from}_vec4`,
+    from,
+    lines: [['alias Num = f32;', 'alias Num = vec4<f32>;'], ['fn total(x: Num) -> f32 { return x; }', 'fn total(x: Num) -> f32 { return x.x + x.y + x.z + x.w; }']] as [string, string][],
+  })),
 ];
 
 export function renderShaderModule(): string {

@@ -13,6 +13,7 @@ export * from './ops/matmul.ts';
 export * from './ops/shape.ts';
 export * from './ops/loss.ts';
 export * from './ops/norm.ts';
+export * from './ops/attention.ts';
 export * from './ops/random.ts';
 export { Module } from './nn/module.ts';
 export { Linear } from './nn/linear.ts';

@@ -1,6 +1,6 @@
 // The zoo's tiny vision transformer, batched over a leading model axis: 28x28 drawings cut into 16 patches of 7x7,
 // pre-norm blocks of multi-head self-attention and MLP, classified from the cls token; state-dict names as in timm.
-import { Tensor, add, concat, expand, gelu, keep, layerNorm, matmul, mul, normal, parameter, permute, reshape, slice, softmax, tensor, tidy } from '../../../core/index.ts';
+import { Tensor, add, attention, concat, expand, gelu, keep, layerNorm, matmul, normal, parameter, permute, reshape, slice, tensor, tidy } from '../../../core/index.ts';
 import { mixSeed } from '../../../datasets/split.ts';
 import { stackedFrom, stackedUniform, type BatchedModel, type StateDict } from './batched.ts';
 
@@ -159,18 +159,10 @@ export class BatchedVit implements BatchedModel {
     return this.linear(this.layerNorm(clsOut, 'norm'), 'head');
   }
 
-  /** Multi-head self-attention of h [M, B, T, D]: softmax(q k^T / sqrt(dh)) v per head, then proj. */
+  /** Multi-head self-attention of h [M, B, T, D]: softmax(q k^T / sqrt(dh)) v per head, then proj. The qkv
+   * projection's output [M, B, T, 3D] is timm's [.., 3, H, dh] layout, which the fused op reads as it is. */
   private attention(h: Tensor, name: string, H: number): Tensor {
-    const [M, B, T, D] = h.shape;
-    const dh = D / H;
-    // qkv [M, B, T, 3D] as [M, B, T, 3, H, dh] -> [3, M, B, H, T, dh] (timm's reshape + permute(2, 0, 3, 1, 4)).
-    const qkv = permute(reshape(this.linear(h, `${name}.qkv`), [M, B, T, 3, H, dh]), [3, 0, 1, 4, 2, 5]);
-    const part = (j: number): Tensor => reshape(slice(qkv, [j], [j + 1]), [M, B, H, T, dh]);
-    const q = mul(part(0), 1 / Math.sqrt(dh));
-    const attn = softmax(matmul(q, part(1), { transB: true }), -1);
-    const o = matmul(attn, part(2));
-    const merged = reshape(permute(o, [0, 1, 3, 2, 4]), [M, B, T, D]);
-    return this.linear(merged, `${name}.proj`);
+    return this.linear(attention(this.linear(h, `${name}.qkv`), H), `${name}.proj`);
   }
 
   /** LayerNorm over the last axis (biased variance, as nn.LayerNorm) with a per-model weight and bias [M, D]. */
