@@ -1,6 +1,6 @@
 // The layering rules of README's architecture section, checked on the source: no import cycles, src/core and
-// src/shaders import nothing above them and no Node built-ins (they must run in a browser), and every source file
-// opens with a comment on its role.
+// src/shaders import nothing above them and no Node built-ins (they must run in a browser), every import points down
+// the README's list (which must name every source file's place), and every source file opens with a comment on its role.
 import { describe, it, expect } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -71,6 +71,39 @@ describe('architecture', () => {
       }
     }
     expect(bad).toEqual([]);
+  });
+
+  it('imports only down the README architecture list, whose entries cover every source file', () => {
+    // The list's entries: the first column of each line of the README's architecture block ("a/, b/" or "dir/x.ts, y.ts").
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const block = readme.slice(readme.indexOf('## Architecture')).split('```')[1];
+    const entries: string[][] = [];
+    for (const line of block.split('\n')) {
+      const m = /^(\S.*?)\s{2,}\S/.exec(line);
+      if (!m) continue;
+      let dir = '';
+      entries.push(m[1].split(/,\s*/).map((p) => {
+        const full = p.includes('/') ? p : dir + p;
+        dir = full.slice(0, full.lastIndexOf('/') + 1);
+        const path = full.replace(/\*\.wgsl$/, '');
+        return path.endsWith('.ts') || path.endsWith('/') ? path : `${path}/`;
+      }));
+    }
+    // A file's entry is the one with the longest matching path (src/core/tune/table.ts before src/core/tune/).
+    const entryOf = (f: string): number => {
+      let best = -1;
+      let length = -1;
+      entries.forEach((paths, i) => {
+        for (const p of paths) if ((rel(f) === p || (p.endsWith('/') && rel(f).startsWith(p))) && p.length > length) [best, length] = [i, p.length];
+      });
+      return best;
+    };
+    const unlisted = files.filter((f) => !f.endsWith('.d.ts') && entryOf(f) < 0).map(rel);
+    expect(unlisted).toEqual([]);
+    const up: string[] = [];
+    for (const [f, deps] of graph) for (const d of deps) if (entryOf(d) < entryOf(f)) up.push(`${rel(f)} imports ${rel(d)}`);
+    expect(up).toEqual([]);
+    expect(entries.length).toBeGreaterThan(15);
   });
 
   it('opens every source file with a comment on its role', () => {

@@ -2,15 +2,16 @@
 // (LoRAs that beat their base), a build that resumes without redoing or duplicating models, and the file reader and
 // `probex inspect` rejecting malformed files.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { encodeSafetensors } from '../src/core/index.ts';
 import { buildZoo } from '../src/probex/zoo/build.ts';
 import { readManifest, type Manifest } from '../src/probex/zoo/manifest.ts';
 import { summarizeZoo } from '../src/probex/zoo/summary.ts';
-import { measureSignal } from '../src/probex/zoo/signal.ts';
+import { zooSamples } from '../src/probex/data/samples.ts';
+import { measureSignal } from '../src/probex/signal.ts';
 import { PRESETS } from '../src/probex/zoo/presets.ts';
 import { basePath, modelPath } from '../src/probex/zoo/layout.ts';
 import { readSafetensorsFile } from '../src/node/safetensors-file.ts';
@@ -133,6 +134,13 @@ describe('resuming an interrupted build', () => {
       const first = await buildZoo({ preset: 'tiny', out: dir, trees: ['mlp-mnist'], maxModels: 5 });
       expect(first.trees[0].trained).toBe(5);
       expect(readManifest(dir)!.status).toBe('building');
+      // Experts can use a partly built tree, with a warning that says so.
+      const warnings: string[] = [];
+      expect(zooSamples(dir, ['mlp-mnist'], (w) => warnings.push(w))[0].models.length).toBe(5);
+      expect(warnings).toEqual([expect.stringMatching(/tree "mlp-mnist" is partly built \(5 of 12 models\)/)]);
+      const none: string[] = [];
+      zooSamples(zoo, ['mlp-mnist'], (w) => none.push(w));
+      expect(none).toEqual([]);
       // A model file written just before a crash, but missing from the manifest, is picked up from its metadata.
       const partial = readManifest(dir)!;
       const lost = partial.trees['mlp-mnist'].models.pop()!;
@@ -152,6 +160,18 @@ describe('resuming an interrupted build', () => {
       expect(healed.length).toBe(12);
       expect(new Set(healed.map((m) => m.id)).size).toBe(12);
       expect(existsSync(modelPath(dir, 'mlp-mnist', gone.split, gone.id))).toBe(true);
+      // A process killed mid-write leaves a temporary file (swept), or a file cut short (found damaged, trained again).
+      const hurt = healed[7];
+      const hurtPath = modelPath(dir, 'mlp-mnist', hurt.split, hurt.id);
+      const whole = readFileSync(hurtPath);
+      writeFileSync(hurtPath, whole.subarray(0, whole.length - 100));
+      const stale = join(dir, 'mlp-mnist', hurt.split, hurt.id, `.model.safetensors.99999.tmp`);
+      writeFileSync(stale, 'partial');
+      const fourth = await buildZoo({ preset: 'tiny', out: dir, trees: ['mlp-mnist'] });
+      expect(fourth.trees[0].trained).toBe(1);
+      expect(existsSync(stale)).toBe(false);
+      expect(readFileSync(hurtPath).equals(whole)).toBe(true);
+      expect(readManifest(dir)!.trees['mlp-mnist'].models.length).toBe(12);
       // Same plan as the full build: identical class choices and hyperparameters per model id.
       const full = manifest.trees['mlp-mnist'].models;
       for (const m of tree.models) {
@@ -162,6 +182,35 @@ describe('resuming an interrupted build', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe('zoo build options', () => {
+  it('rejects bad options before training anything, naming the problem', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zoo-options-'));
+    try {
+      const file = join(dir, 'a-file');
+      writeFileSync(file, 'not a zoo');
+      await expect(buildZoo({ preset: 'tiny', out: file })).rejects.toThrow(/a-file is a file, not a folder/);
+      await expect(buildZoo({ preset: 'huge', out: join(dir, 'z') })).rejects.toThrow(/unknown preset "huge" \(choose tiny, medium, default\)/);
+      await expect(buildZoo({ preset: 'tiny', out: join(dir, 'z'), maxModels: -1 })).rejects.toThrow(/max-models must be a whole number >= 0/);
+      expect(existsSync(join(dir, 'z'))).toBe(false);
+      const r = spawnSync('npx', ['tsx', 'src/cli/probex.ts', 'zoo', 'build', '--out', join(dir, 'z'), '--max-models', '', '--json'], { encoding: 'utf8' });
+      expect(r.status).not.toBe(0);
+      expect(JSON.parse(r.stdout).error).toBe('--max-models must be a whole number >= 0, got ""');
+      expect(existsSync(join(dir, 'z'))).toBe(false);
+      // A zoo.json that parses but is not a manifest.
+      mkdirSync(join(dir, 'y'));
+      writeFileSync(join(dir, 'y', 'zoo.json'), 'null');
+      expect(() => readManifest(join(dir, 'y'))).toThrow(/zoo\.json: not a probex-zoo\/1 file \(format null\)/);
+      // A signal table that is not a list.
+      mkdirSync(join(dir, 'x'));
+      writeFileSync(join(dir, 'x', 'zoo.json'), readFileSync(join(zoo, 'zoo.json')));
+      writeFileSync(join(dir, 'x', 'signal.json'), '{}');
+      expect(() => summarizeZoo(join(dir, 'x'))).toThrow(/signal\.json: expected a JSON list, found object/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe('choosing trees', () => {
@@ -291,6 +340,32 @@ describe('safetensors files', () => {
       expect(() => readSafetensorsFile(path)).toThrow(message);
     });
   }
+
+  it('rejects a header that names one tensor twice, naming the file and the tensor', () => {
+    const body = new Float32Array([1, 2]);
+    const header = '{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}, "w" :{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}';
+    const head = new TextEncoder().encode(header);
+    const file = new Uint8Array(8 + head.length + 8);
+    new DataView(file.buffer).setBigUint64(0, BigInt(head.length), true);
+    file.set(head, 8);
+    file.set(new Uint8Array(body.buffer), 8 + head.length);
+    const path = join(dir, 'twice.safetensors');
+    writeFileSync(path, file);
+    expect(() => readSafetensorsFile(path)).toThrow(`${path}: the header names "w" twice`);
+    // The same name inside metadata or nested objects is not a repeat.
+    const ok = join(dir, 'nested.safetensors');
+    writeFileSync(ok, encodeSafetensors([['w', { dtype: 'F32', shape: [1], data: new Float32Array([1]) }]], { w: '{"w": 1, "x": "\\"w\\":"}' }));
+    expect(readSafetensorsFile(ok).names()).toEqual(['w']);
+  });
+
+  it('names the file and the tensor when asked for floats of an integer tensor, and rejects a folder', () => {
+    const path = join(dir, 'ints.safetensors');
+    writeFileSync(path, encodeSafetensors([['n', { dtype: 'I32', shape: [2], data: new Int32Array([1, 2]) }]]));
+    const f = readSafetensorsFile(path);
+    expect(() => f.readF32('n')).toThrow(`${path}: tensor "n": cannot convert I32 to float32`);
+    f.close();
+    expect(() => readSafetensorsFile(dir)).toThrow(`${dir}: is a folder, not a safetensors file`);
+  });
 
   it('probex inspect fails with one line and a non-zero exit on a malformed file', () => {
     const path = join(dir, 'bad.safetensors');

@@ -3,9 +3,9 @@
 // problem and exit non-zero.
 import { parseArgs } from 'node:util';
 import { startEngine } from './engine.ts';
-import { buildZoo } from '../probex/zoo/build.ts';
+import { buildZoo, checkBuildOptions } from '../probex/zoo/build.ts';
 import { summarizeZoo, formatSummary } from '../probex/zoo/summary.ts';
-import { measureSignal } from '../probex/zoo/signal.ts';
+import { measureSignal } from '../probex/signal.ts';
 import { readSafetensorsFile } from '../node/safetensors-file.ts';
 import { bytesPerElement } from '../core/io/safetensors.ts';
 import { trainCommand } from './train.ts';
@@ -21,8 +21,9 @@ const USAGE = `usage:
   probex route --zoo DIR [--trees a,b] [--json]
   probex train (--zoo DIR [--trees a,b] | --modelj DIR --subset NAME [--class-map FILE]) --out RUN
                [--layer TENSOR] [--sweep] [--seeds N] [--methods probex,dense,dense-z,statnn] [--no-shared]
-               [--epochs N] [--text-epochs N] [--lr X] [--weight-decay X] [--batch N] [--validate-every N]
-               [--probes N] [--proj N] [--rep N] [--learn-scale] [--text EMBEDDINGS.safetensors] [--json]
+               [--epochs N] [--lr X] [--weight-decay X] [--batch N] [--validate-every N]   (discriminative heads)
+               [--text-epochs N] [--text-lr X] [--text-weight-decay X] [--text-batch N] [--text-validate-every N]
+               [--probes N] [--proj N] [--rep N] [--stat-hidden N] [--learn-scale] [--text EMBEDDINGS.safetensors] [--json]
   probex eval --run RUN [--zoo DIR | --modelj DIR --subset NAME] [--json]
   probex predict FILE.safetensors [FILE ...] --run RUN [--top K] [--json]
   probex search "<text>" --run RUN [--top K] [--json]`;
@@ -40,14 +41,17 @@ async function zooBuild(args: string[]): Promise<void> {
     },
   });
   const out = values.out ?? `zoo-${values.preset}`;
-  const maxModels = values['max-models'] !== undefined ? Number(values['max-models']) : undefined;
-  if (maxModels !== undefined && !(Number.isInteger(maxModels) && maxModels >= 0)) throw new Error(`--max-models must be a whole number, got ${values['max-models']}`);
+  const raw = values['max-models'];
+  const maxModels = raw !== undefined ? Number(raw) : undefined;
+  if (raw !== undefined && !(raw.trim() !== '' && Number.isInteger(maxModels) && maxModels! >= 0)) throw new Error(`--max-models must be a whole number >= 0, got "${raw}"`);
+  const chunk = positiveNumber('chunk', values.chunk, true);
+  const options = { preset: values.preset!, out, trees: values.trees?.split(','), maxModels, chunk };
+  checkBuildOptions(options);
   const engine = await startEngine();
   const log = values.json ? (s: string) => process.stderr.write(`${s}\n`) : (s: string) => console.log(s);
   log(`adapter: ${engine.info.description}${engine.info.isSoftware ? ' [software adapter]' : ''}`);
   const t0 = performance.now();
-  const chunk = positiveNumber('chunk', values.chunk, true);
-  const report = await buildZoo({ preset: values.preset!, out, trees: values.trees?.split(','), maxModels, chunk, log });
+  const report = await buildZoo({ ...options, log });
   const seconds = (performance.now() - t0) / 1000;
   const trained = report.trees.reduce((n, t) => n + t.trained, 0);
   const result = { zoo: out, preset: values.preset, adapter: engine.info, seconds, trained, modelsPerSecond: trained / seconds, ...report };
@@ -95,8 +99,23 @@ function inspect(args: string[]): void {
   for (const [k, v] of Object.entries(f.metadata)) console.log(`  ${k}: ${v.length > 100 ? `${v.slice(0, 97)}...` : v}`);
 }
 
+/** The usage lines of one command (`zoo build`, `train`, ...), or all of them. */
+function usageOf(command: string | undefined): string {
+  const entries: string[][] = [];
+  for (const line of USAGE.split('\n').slice(1)) {
+    if (line.startsWith('  probex ')) entries.push([line]);
+    else entries[entries.length - 1].push(line);
+  }
+  const mine = entries.filter((e) => command && e[0].startsWith(`  probex ${command} `));
+  return `usage:\n${(mine.length ? mine : entries).flat().join('\n')}`;
+}
+
 async function main(argv: string[]): Promise<void> {
   const [cmd, sub, ...rest] = argv;
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(usageOf(cmd === 'zoo' && sub && !sub.startsWith('-') ? `zoo ${sub}` : cmd));
+    return;
+  }
   if (cmd === 'zoo' && sub === 'build') return zooBuild(rest);
   if (cmd === 'zoo' && sub === 'summary') return zooSummary(rest);
   if (cmd === 'inspect') return inspect(argv.slice(1));
@@ -105,7 +124,7 @@ async function main(argv: string[]): Promise<void> {
   if (cmd === 'eval') return evalCommand(argv.slice(1));
   if (cmd === 'predict') return predictCommand(argv.slice(1));
   if (cmd === 'search') return searchCommand(argv.slice(1));
-  if (!cmd || cmd === '--help' || cmd === 'help') {
+  if (!cmd || cmd === 'help') {
     console.log(USAGE);
     return;
   }

@@ -34,7 +34,9 @@ export function readSafetensorsFile(path: string): SafetensorsFileReader {
     throw new Error(`${path}: cannot open (${e instanceof Error ? e.message : e})`);
   }
   try {
-    const size = fstatSync(fd).size;
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) throw new Error(`${path}: is a folder, not a safetensors file`);
+    const size = stat.size;
     const first = readAt(fd, 0, Math.min(8, size), path);
     const len = headerLength(first, size, path);
     const header = parseHeader(readAt(fd, 8, len, path), size - 8 - len, path);
@@ -53,7 +55,7 @@ export function readSafetensorsFile(path: string): SafetensorsFileReader {
       names: () => [...header.entries.keys()],
       info: entry,
       readBytes,
-      readF32: (name) => toFloat32(entry(name).dtype, readBytes(name)),
+      readF32: (name) => toFloat32(entry(name).dtype, readBytes(name), `${path}: tensor "${name}"`),
       close: () => closeSync(fd),
     };
   } catch (e) {

@@ -83,15 +83,44 @@ export function headerLength(first8: Uint8Array, fileLength: number, where = 'sa
   return Number(len);
 }
 
+/** The first key that appears twice at the top level of a JSON object's text (JSON.parse would keep the last
+ * silently, so two tensors of one name would read as one), or null. Assumes text that JSON.parse accepted. */
+function repeatedTopLevelKey(text: string): string | null {
+  const seen = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+    else if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      let k = j + 1;
+      while (k < text.length && ' \t\n\r'.includes(text[k])) k++;
+      if (depth === 1 && text[k] === ':') {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (seen.has(key)) return key;
+        seen.add(key);
+      }
+      i = j;
+    }
+  }
+  return null;
+}
+
 /** Validate a header's JSON bytes against the size of the data section that follows it. */
 export function parseHeader(head: Uint8Array, dataLen: number, where = 'safetensors'): SafetensorsHeader {
   let header: Record<string, unknown>;
+  let text: string;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(head));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(head);
+    header = JSON.parse(text);
   } catch (e) {
     throw new Error(`${where}: header is not valid UTF-8 JSON (${e instanceof Error ? e.message : e})`);
   }
   if (!header || typeof header !== 'object' || Array.isArray(header)) throw new Error(`${where}: header is not a JSON object`);
+  const twice = repeatedTopLevelKey(text);
+  if (twice !== null) throw new Error(`${where}: the header names "${twice}" twice`);
   const entries = new Map<string, SafeEntry>();
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header)) {
@@ -135,7 +164,7 @@ export function decodeSafetensors(file: Uint8Array, where = 'safetensors'): Safe
 }
 
 /** Little-endian F32, F16 or BF16 bytes as float32 values. */
-export function toFloat32(dtype: SafeDType, bytes: Uint8Array): Float32Array {
+export function toFloat32(dtype: SafeDType, bytes: Uint8Array, where = 'safetensors'): Float32Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (dtype === 'F32') {
     const out = new Float32Array(bytes.byteLength / 4);
@@ -156,7 +185,7 @@ export function toFloat32(dtype: SafeDType, bytes: Uint8Array): Float32Array {
     for (let i = 0; i < out.length; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
     return out;
   }
-  throw new Error(`safetensors: cannot convert ${dtype} to float32`);
+  throw new Error(`${where}: cannot convert ${dtype} to float32 (F32, F16 and BF16 can be read as floats)`);
 }
 
 function halfToFloat(h: number): number {

@@ -42,7 +42,9 @@ export function treeSamples(tree: string, models: ModelSample[], base: string | 
 }
 
 /** Every tree of a zoo built by `probex zoo build`. */
-export function zooSamples(zoo: string, trees?: readonly string[]): TreeSamples[] {
+/** The models of a zoo's trees (all, or those named). A tree whose build has not finished is used as it is, with a
+ * warning (to stderr unless `warn` says otherwise), since its splits are then smaller than planned. */
+export function zooSamples(zoo: string, trees?: readonly string[], warn: (s: string) => void = (s) => console.warn(s)): TreeSamples[] {
   const m = readManifest(zoo);
   if (!m) throw new Error(`${zoo}: no zoo.json (build one with \`probex zoo build --out ${zoo}\`)`);
   const names = trees ?? Object.keys(m.trees);
@@ -54,6 +56,8 @@ export function zooSamples(zoo: string, trees?: readonly string[]): TreeSamples[
       const built = Object.entries(m.trees).filter(([, x]) => x.models.length > 0).map(([n]) => n);
       throw new Error(`${zoo}: tree "${name}" has no models yet (the zoo is ${m.status}); name the trees to use with --trees ${built.join(',')}`);
     }
+    const planned = Object.values(t.planned).reduce((a, b) => a + b, 0);
+    if (models.length < planned) warn(`warning: ${zoo}: tree "${name}" is partly built (${models.length} of ${planned} models); run \`probex zoo build\` again to finish it`);
     return treeSamples(name, models, t.base ? basePath(zoo, name) : null);
   });
 }

@@ -86,7 +86,7 @@ export function decodeClassEmbeddings(bytes: Uint8Array, where: string): ClassEm
   }
   const [rows, dim] = t.shape;
   if (rows !== classes.length) throw new Error(`${where}: "${EMBEDDINGS_TENSOR}" has ${rows} rows but the metadata lists ${classes.length} classes`);
-  const e: ClassEmbeddings = { encoder: need('encoder'), promptTemplate: need('prompt_template'), classes, dim, data: toFloat32(t.dtype, t.bytes) };
+  const e: ClassEmbeddings = { encoder: need('encoder'), promptTemplate: need('prompt_template'), classes, dim, data: toFloat32(t.dtype, t.bytes, where) };
   validate(e, where);
   return e;
 }

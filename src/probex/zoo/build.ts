@@ -1,10 +1,10 @@
 // Building a zoo: pretrain each tree's base, then fine-tune its models in batches of `chunk` (each model with its own
 // sampled epochs and learning rate). Every finished model is written atomically and recorded in zoo.json, and a rerun
 // skips what exists, so an interrupted build resumes without redoing or corrupting finished models.
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeSafetensors, engine } from '../../core/index.ts';
-import { acquireLock, writeFileAtomic } from '../../node/files.ts';
+import { acquireLock, removeStaleTemps, writeFileAtomic } from '../../node/files.ts';
 import { readSafetensorsFile } from '../../node/safetensors-file.ts';
 import { listQuickdrawClasses } from '../../datasets/quickdraw.ts';
 import { mixSeed, permutation, seededRandom } from '../../datasets/split.ts';
@@ -246,7 +246,24 @@ async function buildTree(zoo: string, spec: TreeSpec, preset: Preset, manifest: 
   writeManifest(zoo, manifest);
 
   const plans = planTree(spec, record.pool, treeSeed(preset, spec));
-  const onDisk = (p: { split: Split; id: string }): boolean => existsSync(modelPath(zoo, spec.name, p.split, p.id));
+  const swept = removeStaleTemps(join(zoo, spec.name));
+  if (swept) log(`  ${spec.name}: removed ${swept} partly written file(s) left by an interrupted build`);
+  // A model counts as built when its file is there and whole (a readable header whose tensors fit the file, and the
+  // record the build writes); anything else is removed and trained again.
+  const onDisk = (p: { split: Split; id: string }): boolean => {
+    const path = modelPath(zoo, spec.name, p.split, p.id);
+    if (!existsSync(path)) return false;
+    try {
+      const f = readSafetensorsFile(path);
+      f.close();
+      JSON.parse(f.metadata.record ?? '');
+      return true;
+    } catch (e) {
+      log(`  ${spec.name}: ${path} is damaged (${e instanceof Error ? e.message : e}); it will be trained again`);
+      rmSync(path, { force: true });
+      return false;
+    }
+  };
   // A model recorded but without its file (deleted, or a manifest carried without the models) is trained again, not
   // counted twice: its record goes until the model is written anew.
   const kept = record.models.filter(onDisk);
@@ -321,14 +338,23 @@ async function ensureTextEmbeddings(zoo: string, log: (s: string) => void): Prom
   log(`text embeddings (${encoder.name}, ${encoder.dim}-d) of all class prompts in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-export async function buildZoo(opts: BuildOptions): Promise<BuildReport> {
-  const log = opts.log ?? (() => {});
+/** The preset and trees a build would use; fails, naming the problem, on options no build could run with (checked
+ * before the engine starts, so a typo costs nothing). */
+export function checkBuildOptions(opts: BuildOptions): { preset: Preset; trees: TreeSpec[] } {
   const preset = getPreset(opts.preset);
   const unknown = (opts.trees ?? []).filter((n) => !preset.trees.some((t) => t.name === n));
   if (unknown.length) throw new Error(`zoo: preset ${preset.name} has no tree ${unknown.join(', ')} (has ${preset.trees.map((t) => t.name).join(', ')})`);
+  if (opts.chunk !== undefined && !(Number.isInteger(opts.chunk) && opts.chunk >= 1)) throw new Error(`zoo: chunk must be a whole number of models >= 1, got ${opts.chunk}`);
+  if (opts.maxModels !== undefined && !(Number.isInteger(opts.maxModels) && opts.maxModels >= 0)) throw new Error(`zoo: max-models must be a whole number >= 0, got ${opts.maxModels}`);
+  if (existsSync(opts.out) && !statSync(opts.out).isDirectory()) throw new Error(`zoo: ${opts.out} is a file, not a folder; choose another --out`);
   // Named trees build in the order named (cheap ones first, when time is short), each once.
   const trees = opts.trees ? [...new Set(opts.trees)].map((n) => preset.trees.find((t) => t.name === n)!) : preset.trees;
-  if (opts.chunk !== undefined && !(Number.isInteger(opts.chunk) && opts.chunk >= 1)) throw new Error(`zoo: chunk must be a whole number of models >= 1, got ${opts.chunk}`);
+  return { preset, trees };
+}
+
+export async function buildZoo(opts: BuildOptions): Promise<BuildReport> {
+  const log = opts.log ?? (() => {});
+  const { preset, trees } = checkBuildOptions(opts);
   const release = acquireLock(join(opts.out, '.build.lock'), `zoo ${opts.out}`);
   try {
     return await buildLocked(opts, preset, trees, log);

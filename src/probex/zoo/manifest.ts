@@ -1,7 +1,7 @@
 // zoo.json: what a zoo holds (preset, data sources, class splits, trees, and one record per finished model), written
 // atomically after every batch so that an interrupted build leaves a consistent manifest behind.
-import { existsSync, readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../../node/files.ts';
+import { existsSync } from 'node:fs';
+import { readJsonFile, writeFileAtomic } from '../../node/files.ts';
 import { manifestPath, type Split } from './layout.ts';
 import type { ClassSplit } from './classes.ts';
 import type { TreeSpec } from './presets.ts';
@@ -54,14 +54,7 @@ export const DATA_SOURCES = {
 export function readManifest(zoo: string): Manifest | null {
   const p = manifestPath(zoo);
   if (!existsSync(p)) return null;
-  let m: Manifest;
-  try {
-    m = JSON.parse(readFileSync(p, 'utf8')) as Manifest;
-  } catch (e) {
-    throw new Error(`${p}: not valid JSON (${e instanceof Error ? e.message : e})`);
-  }
-  if (m.format !== 'probex-zoo/1') throw new Error(`${p}: unknown zoo format ${JSON.stringify(m.format)}`);
-  return m;
+  return readJsonFile<Manifest>(p, 'probex-zoo/1');
 }
 
 export function writeManifest(zoo: string, m: Manifest): void {

@@ -1,12 +1,24 @@
 // What a zoo holds, from its manifest: per tree the base, the split counts (done / planned) and how well the
 // fine-tunes did on data they did not train on: classifier accuracy against chance, LoRA reconstruction error
 // against the base's.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readJsonFile } from '../../node/files.ts';
 import { join } from 'node:path';
 import { readManifest } from './manifest.ts';
-import type { LayerSignal } from './signal.ts';
 import { classifierArch } from './models/registry.ts';
 import type { TreeSpec } from './presets.ts';
+
+/** One layer's linear-probe signal, as `probex zoo summary --signal` (src/probex/signal.ts) writes it to signal.json. */
+export interface LayerSignal {
+  tree: string;
+  layer: string;
+  shape: number[];
+  /** Entries of the layer the probe saw. */
+  features: number;
+  metric: 'per-label accuracy' | 'top-1 accuracy';
+  value: number;
+  chance: number;
+}
 
 export interface TreeSummary {
   name: string;
@@ -45,7 +57,7 @@ export function summarizeZoo(zoo: string): ZooSummary {
   const m = readManifest(zoo);
   if (!m) throw new Error(`${zoo}: no zoo.json (build one with \`probex zoo build --out ${zoo}\`)`);
   const signalFile = join(zoo, 'signal.json');
-  const signal: LayerSignal[] = existsSync(signalFile) ? (JSON.parse(readFileSync(signalFile, 'utf8')) as LayerSignal[]) : [];
+  const signal: LayerSignal[] = existsSync(signalFile) ? readJsonFile<LayerSignal[]>(signalFile, null) : [];
   const trees = Object.entries(m.trees).map(([name, t]): TreeSummary => {
     const counts: TreeSummary['counts'] = {};
     for (const [split, planned] of Object.entries(t.planned)) counts[split] = { done: 0, planned };

@@ -2,26 +2,17 @@
 // Each layer is reduced to a fixed seeded sample of its entries (all of them when small), z-scored over the training
 // models, and a linear map is trained on the train split and scored on the test split: per-label binary accuracy
 // (chance 0.5) for classifier trees, top-1 class accuracy for the LoRA tree (LoRA layers probed as up . down).
-// A layer at chance carries no signal; one near 1.0 is saturated (too easy to benchmark anything on).
-import { Adam, Linear, backward, bceWithLogits, crossEntropy, engine, noGrad, tensor, tidy, keep, type Tensor } from '../../core/index.ts';
-import { writeFileAtomic } from '../../node/files.ts';
-import { readSafetensorsFile } from '../../node/safetensors-file.ts';
-import { permutation, seededRandom } from '../../datasets/split.ts';
-import { readManifest, type ModelRecord } from './manifest.ts';
-import { modelPath } from './layout.ts';
+// A layer at chance carries no signal; one near 1.0 is saturated (too easy to benchmark anything on). It sits above
+// zoo/ and data/ (it reads a zoo's models through data/'s layer reader); zoo/summary.ts shows what it wrote.
+import { Adam, Linear, backward, bceWithLogits, crossEntropy, engine, noGrad, tensor, tidy, keep, type Tensor } from '../core/index.ts';
+import { writeFileAtomic } from '../node/files.ts';
+import { readSafetensorsFile } from '../node/safetensors-file.ts';
+import { permutation, seededRandom } from '../datasets/split.ts';
+import { readManifest, type ModelRecord } from './zoo/manifest.ts';
+import { modelPath } from './zoo/layout.ts';
+import type { LayerSignal } from './zoo/summary.ts';
 import { join } from 'node:path';
-import { listLayers, readLayerFrom, type LayerInfo, type LayerMatrix } from '../data/layers.ts';
-
-export interface LayerSignal {
-  tree: string;
-  layer: string;
-  shape: number[];
-  /** Entries of the layer the probe saw. */
-  features: number;
-  metric: 'per-label accuracy' | 'top-1 accuracy';
-  value: number;
-  chance: number;
-}
+import { listLayers, readLayerFrom, type LayerInfo, type LayerMatrix } from './data/layers.ts';
 
 const MAX_FEATURES = 4096;
 
