@@ -7,7 +7,7 @@ import { writeFileAtomic } from '../node/files.ts';
 import { evaluateRun } from '../probex/evaluate.ts';
 import { aggregate, markdownTable, sweepTable } from '../probex/results.ts';
 import { routeTestModels, routingMarkdown, type TestRouting } from '../probex/routing/test-routing.ts';
-import { readRun } from '../probex/run.ts';
+import { readRun, withRunLock } from '../probex/run.ts';
 import { SOURCE_OPTIONS, runSource, resolveText, resolveTrees } from './source.ts';
 
 export async function evalCommand(args: string[]): Promise<void> {
@@ -20,17 +20,22 @@ export async function evalCommand(args: string[]): Promise<void> {
   const engine = await startEngine();
   const log = values.json ? (s: string) => process.stderr.write(`${s}\n`) : (s: string) => console.log(s);
   log(`adapter: ${engine.info.description}${engine.info.isSoftware ? ' [software adapter]' : ''}`);
-  const rows = await evaluateRun({ run: values.run, trees, text, log });
-  let routing: TestRouting | null = null;
-  if (trees.length > 1) {
-    routing = routeTestModels(trees);
-    log(`routing: ${(100 * routing.routing.accuracy).toFixed(1)}% of ${routing.routing.total} test models; without bases ${(100 * routing.withoutBases.accuracy).toFixed(1)}%; clustering purity ${(100 * routing.clustering.purity).toFixed(1)}%`);
-  }
-  const table = aggregate(rows);
-  const md = [markdownTable(table), routing ? routingMarkdown(routing) : '', sweepTable(run.seeds[0]?.trees ?? [])].filter(Boolean).join('\n');
-  const result = { run: values.run, adapter: engine.info, results: table, rows, routing: routing?.routing ?? null, routingWithoutBases: routing?.withoutBases ?? null, clustering: routing?.clustering ?? null };
-  writeFileAtomic(join(values.run, 'results.json'), JSON.stringify(result, null, 1));
-  writeFileAtomic(join(values.run, 'results.md'), md);
+  const runDir = values.run;
+  // Under the run's lock: no training may change the run while it is scored, nor another eval write results beside.
+  const { result, md } = await withRunLock(runDir, async () => {
+    const rows = await evaluateRun({ run: runDir, trees, text, log });
+    let routing: TestRouting | null = null;
+    if (trees.length > 1) {
+      routing = routeTestModels(trees);
+      log(`routing: ${(100 * routing.routing.accuracy).toFixed(1)}% of ${routing.routing.total} test models; without bases ${(100 * routing.withoutBases.accuracy).toFixed(1)}%; clustering purity ${(100 * routing.clustering.purity).toFixed(1)}%`);
+    }
+    const table = aggregate(rows);
+    const md = [markdownTable(table), routing ? routingMarkdown(routing) : '', sweepTable(run.seeds[0]?.trees ?? [])].filter(Boolean).join('\n');
+    const result = { run: runDir, adapter: engine.info, results: table, rows, routing: routing?.routing ?? null, routingWithoutBases: routing?.withoutBases ?? null, clustering: routing?.clustering ?? null };
+    writeFileAtomic(join(runDir, 'results.json'), JSON.stringify(result, null, 1));
+    writeFileAtomic(join(runDir, 'results.md'), md);
+    return { result, md };
+  });
   console.log(values.json ? JSON.stringify(result) : md);
   engine.destroy();
 }

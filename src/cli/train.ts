@@ -22,6 +22,11 @@ export async function trainCommand(args: string[]): Promise<void> {
       'weight-decay': { type: 'string' },
       batch: { type: 'string' },
       'validate-every': { type: 'string' },
+      'text-lr': { type: 'string' },
+      'text-weight-decay': { type: 'string' },
+      'text-batch': { type: 'string' },
+      'text-validate-every': { type: 'string' },
+      'stat-hidden': { type: 'string' },
       probes: { type: 'string' },
       proj: { type: 'string' },
       rep: { type: 'string' },
@@ -33,27 +38,38 @@ export async function trainCommand(args: string[]): Promise<void> {
   if (!values.out) throw new Error('train needs --out RUN (the folder for checkpoints and run.json)');
   const methods = (values.methods?.split(',') ?? [...METHODS]) as Method[];
   for (const m of methods) if (!METHODS.includes(m)) throw new Error(`unknown method "${m}" (choose ${METHODS.join(', ')})`);
-  const config: RunConfig = {};
-  const set = <K extends keyof TrainConfig>(k: K, v: TrainConfig[K] | undefined): void => {
-    if (v !== undefined) config[k] = v;
+  // The plain optimisation flags set the discriminative heads, the --text-* ones the text-aligned heads (their
+  // defaults differ, as in the paper); the architecture flags set every expert.
+  const head = (prefix: '' | 'text-'): Partial<TrainConfig> => {
+    const c: Partial<TrainConfig> = {};
+    const set = <K extends keyof TrainConfig>(k: K, v: TrainConfig[K] | undefined): void => {
+      if (v !== undefined) c[k] = v;
+    };
+    set('epochs', positiveNumber(`${prefix}epochs`, values[`${prefix}epochs`], true));
+    set('lr', positiveNumber(`${prefix}lr`, values[`${prefix}lr`], false));
+    set('batch', positiveNumber(`${prefix}batch`, values[`${prefix}batch`], true));
+    set('validateEvery', positiveNumber(`${prefix}validate-every`, values[`${prefix}validate-every`], true));
+    const wd = values[`${prefix}weight-decay`];
+    if (wd !== undefined) {
+      const n = Number(wd);
+      if (!(wd.trim() !== '' && Number.isFinite(n) && n >= 0)) throw new Error(`--${prefix}weight-decay must be a number >= 0, got "${wd}"`);
+      c.weightDecay = n;
+    }
+    return c;
   };
-  set('epochs', positiveNumber('epochs', values.epochs, true));
-  set('lr', positiveNumber('lr', values.lr, false));
-  set('batch', positiveNumber('batch', values.batch, true));
-  set('validateEvery', positiveNumber('validate-every', values['validate-every'], true));
-  set('probes', positiveNumber('probes', values.probes, true));
-  set('proj', positiveNumber('proj', values.proj, true));
-  set('rep', positiveNumber('rep', values.rep, true));
-  if (values['weight-decay'] !== undefined) {
-    const wd = Number(values['weight-decay']);
-    if (!(Number.isFinite(wd) && wd >= 0)) throw new Error(`--weight-decay must be a number >= 0, got "${values['weight-decay']}"`);
-    config.weightDecay = wd;
-  }
-  if (values['learn-scale']) config.learnScale = true;
-  const textEpochs = positiveNumber('text-epochs', values['text-epochs'], true);
-  if (textEpochs !== undefined) config.text = { epochs: textEpochs };
+  const config: RunConfig = head('');
+  const architecture: Partial<TrainConfig> = {
+    probes: positiveNumber('probes', values.probes, true),
+    proj: positiveNumber('proj', values.proj, true),
+    rep: positiveNumber('rep', values.rep, true),
+    statHidden: positiveNumber('stat-hidden', values['stat-hidden'], true),
+    learnScale: values['learn-scale'] || undefined,
+  };
+  for (const [k, v] of Object.entries(architecture)) if (v !== undefined) Object.assign(config, { [k]: v });
+  const text = head('text-');
+  if (Object.keys(text).length) config.text = text;
   const { trees, source, layer } = resolveTrees(values);
-  const text = resolveText(values);
+  const textEmbeddings = resolveText(values);
   const engine = await startEngine();
   const log = values.json ? (s: string) => process.stderr.write(`${s}\n`) : (s: string) => console.log(s);
   log(`adapter: ${engine.info.description}${engine.info.isSoftware ? ' [software adapter]' : ''}`);
@@ -67,7 +83,7 @@ export async function trainCommand(args: string[]): Promise<void> {
     sweep: values.sweep,
     seeds: positiveNumber('seeds', values.seeds, true) ?? 1,
     config,
-    text,
+    text: textEmbeddings,
     shared: !values['no-shared'],
     log,
   });

@@ -1,9 +1,9 @@
 // `probex train`: for every tree (and every model-split seed) load the chosen layer once, train ProbeX and the
 // baselines on it, the text-aligned head where the tree has single-class models and text embeddings, and the shared
 // ablation (one ProbeX across all trees whose layers have the same shape). Checkpoints and run.json go under RUN/.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { writeFileAtomic } from '../node/files.ts';
+import { acquireLock, readJsonFile, writeFileAtomic } from '../node/files.ts';
 import { bySplit, treeSamples, type TreeSamples } from './data/samples.ts';
 import { attachFeatures, disposeSplit, loadSplitData, type SplitData } from './data/split-data.ts';
 import { Expert, type HeadKind, type Method } from './expert.ts';
@@ -13,13 +13,21 @@ import { trainExpert, type ClassText, type TrainConfig, type TrainResult } from 
 
 export const RUN_FORMAT = 'probex-run/1';
 
-/** Settings for every expert of a run, and (text) ones that apply to the text-aligned heads alone, on top. */
+/** A run's settings: the optimisation ones at the top level are the discriminative heads', the architecture ones
+ * every expert's; (text) holds the text-aligned heads' own, which keep the paper's text defaults unless set. */
 export type RunConfig = Partial<TrainConfig> & { text?: Partial<TrainConfig> };
 
-/** The training settings of one expert of a run: the run's, the text head's own on top for that head, its seed. */
+/** Settings the two heads default differently (DEFAULTS), so the discriminative head's never carry over to the text head. */
+const OPTIMISATION = ['epochs', 'lr', 'weightDecay', 'batch', 'validateEvery'] as const;
+
+/** The training settings of one expert of a run: the run's (less the optimisation ones for the text head), the text
+ * head's own on top for that head, its seed. */
 export function expertConfig(config: RunConfig | undefined, head: HeadKind, seed: number): Partial<TrainConfig> {
   const { text, ...all } = config ?? {};
-  return { ...all, ...(head === 'text' ? text : {}), seed: seed + 1 };
+  if (head !== 'text') return { ...all, seed: seed + 1 };
+  const shared: Partial<TrainConfig> = { ...all };
+  for (const k of OPTIMISATION) delete shared[k];
+  return { ...shared, ...text, seed: seed + 1 };
 }
 
 export interface ExpertRecord {
@@ -77,14 +85,7 @@ export const runPath = (run: string): string => join(run, 'run.json');
 export function readRun(run: string): RunManifest {
   const p = runPath(run);
   if (!existsSync(p)) throw new Error(`${run}: no run.json (train one with \`probex train --zoo DIR --out ${run}\`)`);
-  let m: RunManifest;
-  try {
-    m = JSON.parse(readFileSync(p, 'utf8')) as RunManifest;
-  } catch (e) {
-    throw new Error(`${p}: not valid JSON (${e instanceof Error ? e.message : e})`);
-  }
-  if (m.format !== RUN_FORMAT) throw new Error(`${p}: unknown run format ${JSON.stringify(m.format)}`);
-  return m;
+  return readJsonFile<RunManifest>(p, RUN_FORMAT);
 }
 
 /** A checkpoint of a run, by its path relative to the run folder (as run.json records it). */
@@ -136,9 +137,24 @@ function resumable(o: TrainRunOptions, fresh: RunManifest): RunManifest | null {
   return prev;
 }
 
+/** Holds RUN's lock while `work` runs: one process at a time trains into a run folder or writes its results. */
+export async function withRunLock<T>(run: string, work: () => Promise<T>): Promise<T> {
+  const release = acquireLock(join(run, '.run.lock'), `run ${run}`);
+  try {
+    return await work();
+  } finally {
+    release();
+  }
+}
+
 /** Trains every tree of every seed. A rerun with the same settings continues an interrupted run: run.json is written
  * after every expert, and experts whose checkpoints exist are not trained again. */
 export async function trainRun(o: TrainRunOptions): Promise<RunManifest> {
+  if (existsSync(o.out) && !statSync(o.out).isDirectory()) throw new Error(`${o.out} is a file, not a folder; choose another --out`);
+  return withRunLock(o.out, () => trainLocked(o));
+}
+
+async function trainLocked(o: TrainRunOptions): Promise<RunManifest> {
   const log = o.log ?? (() => {});
   const methods = o.methods ?? ['probex', 'dense', 'dense-z', 'statnn'];
   const seeds = o.seeds ?? 1;
@@ -237,12 +253,15 @@ async function trainShared(trees: TreeSamples[], chosen: Map<string, { layer: st
     if (group.length < 2) continue;
     const layer = key.split('|')[0];
     const names = group.map((t) => t.tree);
-    if (entry.shared.some((e) => e.layer === layer && JSON.stringify(e.trees) === JSON.stringify(names) && done(e.file))) continue;
+    const same = (e: RunManifest['seeds'][number]['shared'][number]): boolean => e.layer === layer && JSON.stringify(e.trees) === JSON.stringify(names);
+    if (entry.shared.some((e) => same(e) && done(e.file))) continue;
+    // An entry whose checkpoint is gone (an interrupted run) is replaced, not kept beside the new one.
+    entry.shared = entry.shared.filter((e) => !same(e));
     const union = treeSamples('shared', group.flatMap((t) => t.models.map((m) => ({ ...m, id: `${t.tree}/${m.id}` }))), null);
     log(`  shared ProbeX over ${group.map((t) => t.tree).join(', ')} (${layer})`);
     const data = loadTree(union, layer, false, log);
     const r = await trainExpert({ method: 'probex', head: 'classes', task: 'multi-label', tree: 'shared', train: data.train, val: data.val, config: expertConfig(o.config, 'classes', seed), log });
-    const file = relFile(seed, 'shared', `probex-${entry.shared.length}`);
+    const file = relFile(seed, 'shared', `probex-${key.replace(/[^A-Za-z0-9.]+/g, '-')}`);
     await saveExpert(r, o.out, file);
     entry.shared.push({ method: 'probex', head: 'classes', file, parameters: r.parameters, seconds: r.seconds, best: r.best, trees: names, layer });
     save();
