@@ -48,7 +48,12 @@ export function parseArgs(argv: string[]): BenchArgs {
     else if (a === '--all') args.all = true;
     else if (a === '--no-peer') args.peer = false;
     else if (a === '--help' || a === '-h') args.help = true;
-    else if (a === '--trials') args.trials = Math.max(1, Number(value()));
+    else if (a === '--trials') {
+      const v = value();
+      const n = Number(v);
+      if (!(v.trim() !== '' && Number.isInteger(n) && n >= 1)) throw new Error(`--trials needs a whole number >= 1, got "${v}"`);
+      args.trials = n;
+    }
     else if (a === '--variants') args.variants = list(value());
     else if (a === '--shapes') args.shapes = list(value());
     else if (a === '--out') args.out = value();
@@ -290,7 +295,10 @@ export function formatTable(records: BenchRecord[]): string {
 /** Write records as JSON and a GFLOP/s-by-shape-and-variant SVG to `dir`; returns both paths. */
 export function writeResults(dir: string, suite: string, info: DeviceInfo, records: BenchRecord[], extra: Record<string, unknown> = {}): { json: string; svg: string } {
   mkdirSync(dir, { recursive: true });
-  const base = join(dir, `${new Date().toISOString().slice(0, 10)}-${slug(info.description || info.vendor)}-${suite}`);
+  // A second run on the same day and adapter gets its own name (-2, -3, ...): committed results are never overwritten.
+  const stem = join(dir, `${new Date().toISOString().slice(0, 10)}-${slug(info.description || info.vendor)}-${suite}`);
+  let base = stem;
+  for (let k = 2; existsSync(`${base}.json`) || existsSync(`${base}.svg`); k++) base = `${stem}-${k}`;
   const doc = { suite, adapter: info.description, software: info.isSoftware, date: new Date().toISOString(), ...extra, records };
   writeFileSync(`${base}.json`, `${JSON.stringify(doc, null, 2)}\n`);
   const measured = records.filter((r) => r.gflops !== null);

@@ -11,7 +11,7 @@ import { trainExpert } from '../src/probex/train.ts';
 import { LayerData } from '../src/probex/data/dataset.ts';
 import { median } from '../src/core/tune/timing.ts';
 import { syntheticTree } from './scale.ts';
-import { takePresetOptions, type BenchContext, type BenchRecord, type BenchSuite } from './common.ts';
+import { attachTuning, takePresetOptions, type BenchContext, type BenchRecord, type BenchSuite } from './common.ts';
 
 let options = { preset: 'default', models: 32 };
 const CLASSES = 50;
@@ -161,6 +161,7 @@ export const suite: BenchSuite = {
   name: 'host',
   about: "host time per training step with no kernel run (queue.submit dropped): zoo steps of a preset's architectures (--preset, --models N) and ProbeX / Dense expert steps",
   async run(ctx: BenchContext): Promise<BenchRecord[]> {
+    attachTuning(ctx, 'matmul and reduction choices');
     const trials = ctx.args.trials ?? 3;
     const out: BenchRecord[] = [];
     const seen = new Set<string>();

@@ -54,6 +54,9 @@ async function main(): Promise<number> {
           : Promise.resolve(null)),
     };
     const records = await suite.run(ctx);
+    if (records.length === 0 && (args.shapes || args.variants)) {
+      throw new Error(`nothing to measure: no ${args.suite} shape matched --shapes ${args.shapes?.join(',') ?? '(all)'} with --variants ${args.variants?.join(',') ?? '(all)'} (--help lists the suites; each suite's table names its shapes and variants)`);
+    }
     const peerNote = (await ctx.peer())?.note ?? null;
     const files = args.json && records.length ? writeResults(args.out, suite.name, info, records, { peer: peerNote }) : null;
     if (args.json) {
@@ -72,7 +75,9 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (e: unknown) => {
-    console.error(e instanceof Error ? e.message : String(e));
+    const message = e instanceof Error ? e.message : String(e);
+    if (process.argv.includes('--json')) console.log(JSON.stringify({ error: message }));
+    else console.error(message);
     process.exit(1);
   },
 );

@@ -7,7 +7,7 @@ import { add, concat, engine, keep, matmul, mul, normal, tensor, tidy, type Tens
 import type { ModelSample } from '../src/probex/data/samples.ts';
 import { PROBEX_DEFAULTS } from '../src/probex/methods/probex.ts';
 import { mixSeed, permutation, seededRandom } from '../src/datasets/split.ts';
-import { gflops, type BenchContext, type BenchRecord, type BenchSuite } from './common.ts';
+import { attachTuning, gflops, type BenchContext, type BenchRecord, type BenchSuite } from './common.ts';
 
 /** The suite's own options (the shared parser rejects them, so the driver hands argv here first). */
 export interface ScaleOptions {
@@ -148,6 +148,8 @@ export function epochFlops(n: number, d: number, p: number, q: number, t: number
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 async function run(ctx: BenchContext): Promise<ScaleRecord[]> {
+  // The tuned kernels `probex train` would use (it attaches the same table), so that the figure is the product's.
+  attachTuning(ctx, 'matmul and reduction choices');
   const { models, size, epochs } = options;
   const { probes, proj, rep } = PROBEX_DEFAULTS;
   const flops = epochFlops(models, size, probes, proj, rep, LABELS);
