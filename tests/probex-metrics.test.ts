@@ -2,6 +2,11 @@
 // brute-force re-implementations written here from the definitions, and the errors bad input must raise.
 import { describe, it, expect } from 'vitest';
 import { seededRandom } from '../src/datasets/split.ts';
+import { aggregate, markdownTable } from '../src/probex/results.ts';
+import type { MetricRow } from '../src/probex/evaluate.ts';
+import { resplit, splitDigest } from '../src/probex/resplit.ts';
+import { treeSamples, type ModelSample, type TreeSamples } from '../src/probex/data/samples.ts';
+import type { Split } from '../src/probex/zoo/layout.ts';
 import {
   knnClassify,
   knnMultiLabel,
@@ -395,6 +400,34 @@ describe('knnMultiLabel', () => {
     expect(() => knnMultiLabel(train, F([1, 0, 1, 0, 1, 0]), F([1, 0]), 2, 2, 1)).toThrow(/trainReps has 4 entries, expected 3 x 2 = 6/);
     expect(() => knnMultiLabel(train, F([1, 0, 1, 3]), F([1, 0]), 2, 2, 1)).toThrow(/trainTargets must be 0\/1, got 3/);
     expect(() => knnMultiLabel(train, F([1, 0, 1, 0]), F([1, 0]), 2, 2, 3)).toThrow(/k = 3 out of range 1\.\.2/);
+  });
+});
+
+describe('the results table', () => {
+  it('says over how many seeds a metric was measured when some seeds lack it', () => {
+    const row = (seed: number, metrics: Record<string, number>): MetricRow => ({ seed, tree: 't', method: 'probex', metrics, parameters: 10, seconds: 1 });
+    const [r] = aggregate([row(0, { seen_t2m_mAP: 0.5, seen_top1: 0.25 }), row(1, { seen_t2m_mAP: 0.7 }), row(2, { seen_t2m_mAP: 0.6, seen_top1: 0.75 })]);
+    expect(r.seeds).toBe(3);
+    expect(r.metrics.seen_t2m_mAP.n).toBeUndefined();
+    expect(r.metrics.seen_top1).toMatchObject({ mean: 0.5, n: 2 });
+    expect(markdownTable([r])).toContain('| t | probex | 0.500 ± 0.354 (2 seeds) | 0.600 ± 0.100 | 10 | 1.0 | 3 |');
+  });
+});
+
+describe('split digests', () => {
+  const model = (id: string, split: Split): ModelSample => ({ id, tree: 't', split, classes: ['a'], path: `/${id}` });
+  const tree = (ids: string[]): TreeSamples => treeSamples('t', ids.map((id, i) => model(id, (['train', 'val', 'test'] as const)[i % 3])), null);
+
+  it('is the same for the same models in any order and changes when a model is added or moved', () => {
+    const ids = Array.from({ length: 40 }, (_, i) => `m${i}`);
+    const a = tree(ids);
+    expect(splitDigest(treeSamples('t', [...a.models].reverse(), null))).toBe(splitDigest(a));
+    expect(splitDigest(tree([...ids, 'm40']))).not.toBe(splitDigest(a));
+    const moved = a.models.map((m, i) => (i === 0 ? { ...m, split: 'test' as const } : m));
+    expect(splitDigest(treeSamples('t', moved, null))).not.toBe(splitDigest(a));
+    // A re-deal by seed depends on the pool, so one model more changes most of the test split.
+    expect(splitDigest(resplit(tree([...ids, 'm40']), 1))).not.toBe(splitDigest(resplit(a, 1)));
+    expect(splitDigest(resplit(a, 1))).toBe(splitDigest(resplit(tree(ids), 1)));
   });
 });
 

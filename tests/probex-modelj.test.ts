@@ -311,6 +311,16 @@ describe('class maps', () => {
     expect(m.get('n01484850')).toBe('great white shark');
   });
 
+  it('keep two synsets of one name apart (ImageNet has two cranes), and cut synonyms alike in both forms', () => {
+    for (const m of [
+      parseClassMap('n02012849 crane\nn03126707 crane\nn01440764 tench, Tinca tinca\n', 'm.txt'),
+      parseClassMap('{"n02012849": "crane", "n03126707": ["crane"], "n01440764": "tench, Tinca tinca"}', 'm.json'),
+      parseClassMap('{"134": ["n02012849", "crane"], "517": ["n03126707", "crane"], "0": ["n01440764", "tench"]}', 'm.json'),
+    ]) {
+      expect([m.get('n02012849'), m.get('n03126707'), m.get('n01440764')]).toEqual(['crane (n02012849)', 'crane (n03126707)', 'tench']);
+    }
+  });
+
   it('reject malformed maps, naming the file and the place', () => {
     expect(() => parseClassMap('{"n01440764": "tench",', 'm.json')).toThrow(/^m\.json: class map is not valid JSON/);
     expect(() => parseClassMap('["tench"]', 'm.json')).toThrow(/^m\.json: /);

@@ -218,6 +218,23 @@ describe('probex train / eval / predict / search on the tiny zoo', () => {
     for (const cmd of ['eval', 'predict', 'search', 'route', 'inspect']) expect(cli([cmd, '--help']).out).toMatch(new RegExp(`^usage:\\n {2}probex ${cmd} `));
   }, 120_000);
 
+  it('refuses to score a run on other models than it trained on (the test split would hold training models)', () => {
+    const path = join(run, 'run.json');
+    const saved = readFileSync(path);
+    try {
+      const m = JSON.parse(saved.toString('utf8')) as RunManifest;
+      const t = m.seeds[0].trees.find((x) => x.tree === 'mlp-mnist')!;
+      expect(t.splits).toMatch(/^\d+:[0-9a-f]{8}$/);
+      t.splits = '999:00000000';
+      writeFileSync(path, JSON.stringify(m));
+      const r = cli(['eval', '--run', run, '--trees', 'mlp-mnist']);
+      expect(r.status).not.toBe(0);
+      expect(r.err).toMatch(/tree "mlp-mnist", split seed 0: the models are not those the run trained with \(split digest 999:00000000 then/);
+    } finally {
+      writeFileSync(path, saved);
+    }
+  }, 120_000);
+
   it('refuses a run folder that another process is training into, and changes nothing', async () => {
     const out = join(zoo, 'run-locked');
     mkdirSync(out, { recursive: true });

@@ -67,6 +67,9 @@ export interface SearchHit {
 
 /** The models most similar (cosine) to one text embedding under a text-aligned expert, best first. */
 export async function search(expert: Expert, textEmbedding: Float32Array, paths: readonly string[], top = 10): Promise<SearchHit[]> {
+  if (expert.spec.textDim !== undefined && textEmbedding.length !== expert.spec.textDim) {
+    throw new Error(`search: one text embedding of ${expert.spec.textDim} values expected, got ${textEmbedding.length} (embed one query at a time)`);
+  }
   const q = await embedText(expert, textEmbedding);
   const reps = await embedModels(expert, paths);
   const dim = q.length;

@@ -6,7 +6,7 @@ import { bySplit, type TreeSamples } from './data/samples.ts';
 import { attachFeatures, disposeSplit, labelRows, loadSplitData, type SplitData } from './data/split-data.ts';
 import { Expert } from './expert.ts';
 import { knnClassify, knnMultiLabel, meanAveragePrecision, perLabelAccuracy, retrieval, topKAccuracy, topKRecovery } from './metrics.ts';
-import { resplit } from './resplit.ts';
+import { resplit, splitDigest } from './resplit.ts';
 import { loadRunExpert, readRun, type ExpertRecord, type RunManifest } from './run.ts';
 import { runExpert, textRows, type ClassText } from './train.ts';
 
@@ -60,23 +60,24 @@ function classMetrics(expert: Expert, test: SplitData, logits: Float32Array, tra
   const trainTruth = train.classIndex;
   const pred = knnClassify(trainReps, trainTruth, testReps, dim, 1);
   const knnHits = [...test.classIndex.keys()].filter((i) => test.classIndex[i] >= 0);
-  // Test models of a seen class that had no training model fall outside the label space and are not scored.
-  return {
-    scored: truth.length,
-    top1: topKAccuracy(scores, truth, truth.length, c, 1),
-    top5: topKAccuracy(scores, truth, truth.length, c, Math.min(5, c)),
-    knn_top1: knnHits.filter((i) => pred[i] === test.classIndex[i]).length / Math.max(1, knnHits.length),
-  };
+  // Test models of a seen class that had no training model fall outside the label space and are not scored; with
+  // none left there is nothing to score (not an accuracy of 0). Top-5 needs at least 5 classes to mean anything.
+  if (truth.length === 0) return { scored: 0 };
+  const out: Record<string, number> = { scored: truth.length, top1: topKAccuracy(scores, truth, truth.length, c, 1) };
+  if (c >= 5) out.top5 = topKAccuracy(scores, truth, truth.length, c, 5);
+  out.knn_top1 = knnHits.filter((i) => pred[i] === test.classIndex[i]).length / knnHits.length;
+  return out;
 }
 
 /** Text-to-model retrieval and model-to-text accuracy of a model x class cosine matrix. */
 function textMetrics(prefix: string, logits: Float32Array, d: SplitData, classes: number): Record<string, number> {
   const n = d.layer.count;
   const { scores, truth } = known(logits, d.classIndex, classes);
-  const out: Record<string, number> = {
-    [`${prefix}top1`]: topKAccuracy(scores, truth, truth.length, classes, 1),
-    [`${prefix}top5`]: topKAccuracy(scores, truth, truth.length, classes, Math.min(5, classes)),
-  };
+  const out: Record<string, number> = {};
+  if (truth.length > 0) {
+    out[`${prefix}top1`] = topKAccuracy(scores, truth, truth.length, classes, 1);
+    if (classes >= 5) out[`${prefix}top5`] = topKAccuracy(scores, truth, truth.length, classes, 5);
+  }
   const ks = [1, 5, 10].filter((k) => k <= n);
   const r = retrieval(transpose(logits, n, classes), (q, item) => d.classIndex[item] === q, classes, n, ks);
   for (const k of ks) out[`${prefix}t2m_recall@${k}`] = r.recallAtK[k];
@@ -88,6 +89,9 @@ async function evaluateTree(o: EvaluateOptions, run: RunManifest, seed: number, 
   const entry = run.seeds.find((s) => s.seed === seed)!;
   const rec = entry.trees.find((r) => r.tree === t.tree);
   if (!rec) return [];
+  if (rec.splits && rec.splits !== splitDigest(t)) {
+    throw new Error(`tree "${t.tree}", split seed ${seed}: the models are not those the run trained with (split digest ${rec.splits} then, ${splitDigest(t)} now: models were added or removed); the test split would hold training models. Evaluate on the zoo the run was trained on, or train a new run`);
+  }
   const needFeatures = rec.experts.some((e) => e.method === 'statnn');
   const load = (split: 'train' | 'test' | 'test_holdout', labels: string[]): SplitData | null => {
     const models = bySplit(t, split);
@@ -120,6 +124,8 @@ async function evaluateTree(o: EvaluateOptions, run: RunManifest, seed: number, 
       }
       rows.push({ seed, tree: t.tree, method: e.head === 'text' ? `${e.method}-text` : e.method, metrics, parameters: e.parameters, seconds: e.seconds });
       log(`  seed ${seed} ${t.tree} ${rows[rows.length - 1].method}: ${fmtMetrics(metrics)}`);
+    } catch (err) {
+      throw new Error(`split seed ${seed}, tree "${t.tree}", ${e.method}${e.head === 'text' ? ' text-aligned' : ''} (${e.file}): ${err instanceof Error ? err.message : err}`);
     } finally {
       expert.dispose();
     }

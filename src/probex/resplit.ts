@@ -27,3 +27,16 @@ export function resplit(t: TreeSamples, seed: number): TreeSamples {
   }
   return treeSamples(t.tree, models, t.base);
 }
+
+/** A fingerprint of which model is in which split (FNV-1a over sorted "id split" lines): a run records it per seed
+ * and tree, so that eval can tell when the zoo's models changed since training (a re-deal would then put training
+ * models into the test split and inflate every score). */
+export function splitDigest(t: TreeSamples): string {
+  const lines = t.models.map((m) => `${m.id} ${m.split}`).sort();
+  let h = 0x811c9dc5;
+  for (const line of lines) {
+    for (let i = 0; i < line.length; i++) h = Math.imul(h ^ line.charCodeAt(i), 0x01000193) >>> 0;
+    h = Math.imul(h ^ 10, 0x01000193) >>> 0;
+  }
+  return `${lines.length}:${h.toString(16).padStart(8, '0')}`;
+}

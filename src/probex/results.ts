@@ -7,7 +7,8 @@ export interface ResultRow {
   tree: string;
   method: string;
   seeds: number;
-  metrics: Record<string, { mean: number; std: number }>;
+  /** n: the seeds the metric was measured on, when fewer than `seeds` (a split too small for it in the others). */
+  metrics: Record<string, { mean: number; std: number; n?: number }>;
   parameters: number;
   trainSeconds: { mean: number; std: number };
 }
@@ -25,7 +26,7 @@ export function aggregate(rows: readonly MetricRow[]): ResultRow[] {
       const v = g.map((r) => r.metrics[m]).filter((x) => x !== undefined && Number.isFinite(x));
       if (v.length) {
         const s = meanStd(v);
-        metrics[m] = { mean: s.mean, std: s.std };
+        metrics[m] = v.length < g.length ? { mean: s.mean, std: s.std, n: v.length } : { mean: s.mean, std: s.std };
       }
     }
     const t = meanStd(g.map((r) => r.seconds));
@@ -33,7 +34,8 @@ export function aggregate(rows: readonly MetricRow[]): ResultRow[] {
   });
 }
 
-const cell = (v: { mean: number; std: number } | undefined): string => (v ? (Number.isInteger(v.mean) && v.std === 0 ? String(v.mean) : `${v.mean.toFixed(3)} ± ${v.std.toFixed(3)}`) : '');
+const cell = (v: { mean: number; std: number; n?: number } | undefined): string =>
+  v ? `${Number.isInteger(v.mean) && v.std === 0 ? String(v.mean) : `${v.mean.toFixed(3)} ± ${v.std.toFixed(3)}`}${v.n !== undefined ? ` (${v.n} seeds)` : ''}` : '';
 
 function fmtParams(n: number): string {
   return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n);

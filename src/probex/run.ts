@@ -8,7 +8,7 @@ import { bySplit, treeSamples, type TreeSamples } from './data/samples.ts';
 import { attachFeatures, disposeSplit, loadSplitData, type SplitData } from './data/split-data.ts';
 import { Expert, type HeadKind, type Method } from './expert.ts';
 import { defaultLayer, treeLayers } from './layer-choice.ts';
-import { resplit } from './resplit.ts';
+import { resplit, splitDigest } from './resplit.ts';
 import { trainExpert, type ClassText, type TrainConfig, type TrainResult } from './train.ts';
 
 export const RUN_FORMAT = 'probex-run/1';
@@ -51,6 +51,8 @@ export interface TreeRun {
   labels: string[];
   heldout: string[];
   experts: ExpertRecord[];
+  /** splitDigest of the tree's models for this seed (absent in runs made before it was recorded). */
+  splits?: string;
   /** The per-layer sweep (ProbeX validation score per layer), when --sweep ran. */
   sweep?: { layer: string; shape: [number, number]; val: number; seconds: number }[];
 }
@@ -187,6 +189,11 @@ async function trainLocked(o: TrainRunOptions): Promise<RunManifest> {
       const named = typeof o.layer === 'string' ? o.layer : o.layer?.[t.tree];
       let record = entry.trees.find((r) => r.tree === t.tree);
       if (!record) entry.trees.push((record = { tree: t.tree, task: t.task, layer: '', shape: [0, 0], labels: t.labels, heldout: t.heldout, experts: [] }));
+      const digest = splitDigest(t);
+      if (record.splits && record.splits !== digest) {
+        throw new Error(`${o.out}: tree "${t.tree}" has other models than when this run started (split seed ${seed}: ${record.splits} then, ${digest} now); its experts would be scored on models they trained on. Choose another --out`);
+      }
+      record.splits = digest;
       if (o.sweep && !named && !sweepCache.has(t.tree)) {
         record.sweep = [];
         for (const l of layers) {

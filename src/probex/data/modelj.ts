@@ -154,7 +154,9 @@ const WNID = /^n\d{8}$/;
  *    `imagenet_class_index.json` form `{"0": ["n01440764", "tench"]}`;
  *  - text, one class a line: `n01440764 tench` or `n01440764<TAB>tench, Tinca tinca` (the first name, before a comma;
  *    this is ImageNet's `LOC_synset_mapping.txt`). Blank lines and `#` comments are skipped.
- * Names are kept as written (trimmed). `where` names the file in errors. */
+ * A name is the first of its synonyms (before a comma) in both forms, trimmed. ImageNet names two synsets alike
+ * (crane the bird and the machine, maillot twice): such names get their id, `crane (n02012849)`, so that two classes
+ * never merge into one label. `where` names the file in errors. */
 export function parseClassMap(text: string, where: string): ClassMap {
   const map: ClassMap = new Map();
   const add = (id: string, name: string, at: string): void => {
@@ -176,8 +178,8 @@ export function parseClassMap(text: string, where: string): ClassMap {
       const names = typeof value === 'string' ? [value] : Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string') ? (value as string[]) : null;
       if (!names) throw new Error(`${where}: key "${key}": expected a class name or a list of names, got ${JSON.stringify(value)}`);
       // Keras' imagenet_class_index.json: {"<index>": [wnid, name]}.
-      if (/^\d+$/.test(key) && names.length === 2 && WNID.test(names[0])) add(names[0], names[1].trim(), `key "${key}"`);
-      else add(key.trim(), names[0].trim(), `key "${key}"`);
+      if (/^\d+$/.test(key) && names.length === 2 && WNID.test(names[0])) add(names[0], names[1].split(',')[0].trim(), `key "${key}"`);
+      else add(key.trim(), names[0].split(',')[0].trim(), `key "${key}"`);
     }
   } else {
     body.split(/\r?\n/).forEach((raw, n) => {
@@ -189,6 +191,9 @@ export function parseClassMap(text: string, where: string): ClassMap {
     });
   }
   if (map.size === 0) throw new Error(`${where}: class map is empty`);
+  const ids = new Map<string, string[]>();
+  for (const [id, name] of map) ids.set(name, [...(ids.get(name) ?? []), id]);
+  for (const [name, same] of ids) if (same.length > 1) for (const id of same) map.set(id, `${name} (${id})`);
   return map;
 }
 
