@@ -184,6 +184,15 @@ describe('probex train / eval / predict / search on the tiny zoo', () => {
     expect(t.sweep!.find((l) => l.layer === t.layer)!.val).toBe(best);
     json(['eval', '--run', out, '--json']);
     expect(readFileSync(join(out, 'results.md'), 'utf8')).toMatch(new RegExp(`\\| lora-autoencoder \\| ${t.layer.replace(/\./g, '\\.')} \\*`));
+    // A run of one tree routes nothing, but checks that a file is of that tree before scoring it.
+    const m = readManifest(zoo)!;
+    const lora = m.trees['lora-autoencoder'].models.find((x) => x.split === 'test')!;
+    const mine = json<{ predictions: Prediction[] }>(['predict', modelPath(zoo, 'lora-autoencoder', 'test', lora.id), '--run', out, '--json']);
+    expect(mine.predictions[0]).toMatchObject({ tree: 'lora-autoencoder', routedBy: 'only-tree' });
+    const mlp = m.trees['mlp-mnist'].models.find((x) => x.split === 'test')!;
+    const other = cli(['predict', modelPath(zoo, 'mlp-mnist', 'test', mlp.id), '--run', out]);
+    expect(other.status).not.toBe(0);
+    expect(other.err).toMatch(/its tensors are not those of tree "lora-autoencoder", the run's only tree/);
   }, 600_000);
 
   it('gives text-aligned heads their own optimisation settings (--text-*), the architecture of the run, each expert its seed', () => {

@@ -5,6 +5,8 @@ import { startEngine } from './engine.ts';
 import { Expert } from '../probex/expert.ts';
 import { embedModel, embedText, runOnFiles, search } from '../probex/api.ts';
 import { Router } from '../probex/routing/router.ts';
+import { compareSignatures, parseSignature, signature } from '../probex/routing/signature.ts';
+import type { TreeSamples } from '../probex/data/samples.ts';
 import { loadRunExpert, readRun, type RunManifest, type TreeRun } from '../probex/run.ts';
 import { loadUseLite } from '../probex/text/use-lite.ts';
 import { textRows } from '../probex/train.ts';
@@ -19,13 +21,25 @@ function treeRun(run: RunManifest, tree: string): TreeRun {
 export interface Prediction {
   file: string;
   tree: string;
-  routedBy: 'signature' | 'distance';
+  /** How the tree was chosen; 'only-tree' when the run has one tree (the file's tensors were checked against it). */
+  routedBy: 'signature' | 'distance' | 'only-tree';
   distances?: Record<string, number>;
   layer: string;
   /** Likeliest fine-tuning classes (sigmoid per class for multi-label trees, softmax for single-class trees). */
   classes?: { class: string; probability: number }[];
   /** Nearest class prompts under the text-aligned expert (seen and held-out classes). */
   prompts?: { class: string; heldout: boolean; cosine: number }[];
+}
+
+/** With one tree nothing is routed, but a file of another architecture must not be scored as if it were the tree's. */
+function onlyTree(t: TreeSamples, file: string): { tree: string; by: 'only-tree'; distances?: undefined } {
+  const want = signature(t.models[0].path);
+  const have = signature(file);
+  if (have !== want) {
+    const c = compareSignatures(parseSignature(have), parseSignature(want));
+    throw new Error(`${file}: its tensors are not those of tree "${t.tree}", the run's only tree (${c.diff})`);
+  }
+  return { tree: t.tree, by: 'only-tree' };
 }
 
 export async function predictCommand(args: string[]): Promise<void> {
@@ -47,7 +61,7 @@ export async function predictCommand(args: string[]): Promise<void> {
   };
   const predictions: Prediction[] = [];
   for (const file of positionals) {
-    const routed = router ? router.route(file) : { tree: trees[0].tree, by: 'signature' as const };
+    const routed = router ? router.route(file) : onlyTree(trees[0], file);
     const tr = treeRun(run, routed.tree);
     const result: Prediction = { file, tree: routed.tree, routedBy: routed.by, distances: routed.distances, layer: tr.layer };
     const cls = tr.experts.find((e) => e.method === 'probex' && e.head === 'classes');

@@ -27,7 +27,9 @@ export interface EvaluateOptions {
   log?: (s: string) => void;
 }
 
-const sigmoid = (x: Float32Array): Float32Array => x.map((v) => 1 / (1 + Math.exp(-v)));
+/** sigmoid(logit) > 0.5 is logit > 0; thresholding the logit itself avoids float32 sigmoids that round to exactly
+ * 0.5 (logits below about 6e-8), which training's score counts as positive. */
+const LOGIT_THRESHOLD = 0;
 
 /** Only the items (rows of a score matrix) whose label index is known. */
 function known(logits: Float32Array, classIndex: Int32Array, c: number): { scores: Float32Array; truth: Int32Array } {
@@ -50,7 +52,7 @@ function classMetrics(expert: Expert, test: SplitData, logits: Float32Array, tra
   if (expert.spec.task === 'multi-label') {
     const knn = knnMultiLabel(trainReps, train.targets, testReps, dim, c, Math.min(5, train.layer.count));
     return {
-      per_label_acc: perLabelAccuracy(sigmoid(logits), test.targets, n, c),
+      per_label_acc: perLabelAccuracy(logits, test.targets, n, c, LOGIT_THRESHOLD),
       mAP: meanAveragePrecision(logits, test.targets, n, c),
       topk_recovery: topKRecovery(logits, test.targets, n, c),
       knn_per_label_acc: perLabelAccuracy(knn, test.targets, n, c),
@@ -151,7 +153,7 @@ async function evaluateShared(o: EvaluateOptions, seed: number, trees: TreeSampl
       for (let i = 0; i < n; i++) cols.forEach((j, k) => (pick[i * cols.length + k] = j >= 0 ? logits[i * c + j] : -Infinity));
       const { targets } = labelRows(test.samples, t.labels);
       const metrics = {
-        per_label_acc: perLabelAccuracy(sigmoid(pick), targets, n, cols.length),
+        per_label_acc: perLabelAccuracy(pick, targets, n, cols.length, LOGIT_THRESHOLD),
         mAP: meanAveragePrecision(pick, targets, n, cols.length),
         topk_recovery: topKRecovery(pick, targets, n, cols.length),
       };
