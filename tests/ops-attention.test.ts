@@ -54,6 +54,9 @@ describe('attention (fused, from a qkv projection)', () => {
     [[2, 17, 48], 4],
     [[2, 2, 7, 15], 1],
     [[3, 2, 18], 3],
+    // More (sequence, head) rows than one 64-thread workgroup on the scalar kernels (head dims 5 and 3).
+    [[5, 29, 15], 1],
+    [[3, 23, 18], 2],
   ];
   CASES.forEach(([shape, heads], i) => {
     it(`${JSON.stringify(shape)}, ${heads} head(s)`, async () => {

@@ -151,6 +151,8 @@ describe('comparisons and where', () => {
     [[1, 7], [5, 1], [1]],
     [[1, 3, 1, 4], [4], [2, 1, 1, 1]],
     [[2, 1, 3, 1, 2], [1, 3, 1, 2, 1], [2, 3, 3, 2, 2]],
+    // More than one 256-thread workgroup, broadcast along the first axis.
+    [[37, 29], [1, 29], [37, 29]],
   ] as number[][][]) {
     it(`where ${JSON.stringify([sc, sa, sb])}`, async () => {
       const cond = R.map(randArr(sc, 9), (v) => (v > 0 ? 1 : 0));

@@ -157,14 +157,22 @@ function refLayerNorm(x: R.Arr, eps: number): R.Arr {
 }
 
 describe('layerNorm (last axis, fused)', () => {
-  // Rows of 1 (all zero, zero gradient), 3, primes, a row longer than the workgroup, leading axes of 1.
-  const SHAPES: number[][] = [[4, 1], [6, 3], [7, 33], [1, 129], [3, 1, 5], [2, 3, 5, 7], [2, 300]];
+  // Rows of 1 (all zero, zero gradient), 3, primes, a long row, leading axes of 1, and more rows (131) than one
+  // 64-thread workgroup (one thread per row).
+  const SHAPES: number[][] = [[4, 1], [6, 3], [7, 33], [1, 129], [3, 1, 5], [2, 3, 5, 7], [2, 300], [131, 5]];
   SHAPES.forEach((shape, i) => {
     for (const eps of [1e-5, 1e-6]) {
       it(`${JSON.stringify(shape)} eps ${eps}`, async () => {
         await checkOp({ name: 'layerNorm', inputs: [randArr(shape, 400 + i, -2, 2)], gpu: (x) => E.layerNorm(x, eps), ref: (x) => refLayerNorm(x, eps) });
       });
     }
+  });
+
+  it('keeps precision on rows whose mean is far above their spread (two-pass variance)', async () => {
+    // Values 1000 +- 1: a one-pass E[x^2] - E[x]^2 in f32 loses the variance (~0.33) to rounding of ~1e6 (error ~0.06,
+    // ~20% of the output); two passes err by about the rounding of the mean over sigma, ~1e-4. Tolerance 1e-3.
+    const x = randArr([67, 9], 15, 999, 1001);
+    expectClose(await E.layerNorm(toGpu(x), 1e-5).data(), refLayerNorm(x, 1e-5).data, { rtol: 1e-3, atol: 1e-3 }, 'layerNorm at mean 1000');
   });
 
   it('matches the composite of mean, variance and divide, and rejects bad input', async () => {
@@ -189,6 +197,8 @@ describe('layerNorm with weight and bias (fused affine part)', () => {
     [[5, 1], [5, 1]],
     [[2, 300], [300]],
     [[1, 2, 33], [1, 33]],
+    // 135 rows over three workgroups, weight groups of 45 rows that cross their boundaries.
+    [[3, 45, 7], [3, 7]],
   ];
   CASES.forEach(([shape, wshape], i) => {
     it(`${JSON.stringify(shape)} with weight and bias ${JSON.stringify(wshape)}`, async () => {

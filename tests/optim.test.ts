@@ -75,8 +75,9 @@ type Make = (params: E.Tensor[], h: Hyper) => E.Optimizer;
  * zeroGrad, and compare the parameters with the float64 reference.
  */
 async function runCase(make: Make, ref: (p0: Arr, grads: Arr[], h: Hyper) => Float64Array, h: Hyper, setToNone = false): Promise<void> {
-  // 231 and 5 elements run the scalar kernels, 24 Adam's four-at-a-time one.
-  const shapes = [[7, 33], [5], [4, 6]];
+  // 231, 5 and 1073 elements run the scalar kernels (1073 over five 256-thread workgroups), 24 and 1188 Adam's
+  // four-at-a-time one (1188 over two workgroups of 1024 elements).
+  const shapes = [[7, 33], [5], [4, 6], [37, 29], [33, 36]];
   const p0 = shapes.map((s, i) => randArr(s, 100 + i, -1, 1));
   // Gradients of mixed scales (including tiny ones, where Adam's eps matters) that change from step to step.
   const grads = shapes.map((s, i) =>
@@ -141,35 +142,39 @@ describe('AdamW', () => {
 });
 
 describe('Adam with per-group learning rates (models stacked along axis 0)', () => {
-  // 3 groups of [4, 5]; factors change after step 2, one group is frozen from then on (a model whose epochs are over).
+  // 3 groups; factors change after step 2, one group is frozen from then on (a model whose epochs are over). Groups of
+  // [4, 5] run the four-at-a-time kernel, [3, 7] the scalar one, [19, 23] the scalar one over several workgroups.
   const G = 3;
   const factorsAt = (step: number): number[] => (step < 2 ? [1, 0.5, 2] : [0.25, 0, 1]);
-  for (const decoupled of [false, true]) {
-    it(decoupled ? 'AdamW' : 'Adam', async () => {
-      const h: Hyper = { lr: 0.02, weightDecay: 0.1 };
-      const p0 = randArr([G, 4, 5], 500, -1, 1);
-      const grads = Array.from({ length: STEPS }, (_, t) => randArr([G, 4, 5], 510 + t, -1, 1));
-      const p = E.parameter(toGpu(p0));
-      const opt = decoupled ? new E.AdamW([p], { ...h, groups: G }) : new E.Adam([p], { ...h, groups: G });
-      const gpuGrads = grads.map(toGpu);
-      let frozen: Float32Array | null = null;
-      for (let t = 0; t < STEPS; t++) {
-        if (t === 0 || t === 2) opt.setGroupScale(factorsAt(t));
-        if (t === 2) frozen = (await p.data()) as Float32Array;
-        opt.zeroGrad();
-        E.tidy(() => E.backward(E.sum(E.mul(p, gpuGrads[t]))));
-        opt.update();
-      }
-      const want = adamRef(p0, grads, h, decoupled, (i, step) => h.lr * factorsAt(step)[Math.floor(i / 20)]);
-      const got = await p.data();
-      expectClose(got, want, TOL.forward, 'grouped parameter');
-      // The group frozen at step 2 kept exactly its step-2 weights; the others moved.
-      expect([...got.subarray(20, 40)]).toEqual([...frozen!.subarray(20, 40)]);
-      expect(want.some((v, i) => i >= 40 && Math.abs(v - frozen![i]) > 1e-3)).toBe(true);
-      opt.dispose();
-      p.dispose();
-      for (const g of gpuGrads) g.dispose();
-    });
+  for (const inner of [[4, 5], [3, 7], [19, 23]]) {
+    const per = inner[0] * inner[1];
+    for (const decoupled of [false, true]) {
+      it(`${decoupled ? 'AdamW' : 'Adam'}, groups of ${JSON.stringify(inner)}`, async () => {
+        const h: Hyper = { lr: 0.02, weightDecay: 0.1 };
+        const p0 = randArr([G, ...inner], 500, -1, 1);
+        const grads = Array.from({ length: STEPS }, (_, t) => randArr([G, ...inner], 510 + t, -1, 1));
+        const p = E.parameter(toGpu(p0));
+        const opt = decoupled ? new E.AdamW([p], { ...h, groups: G }) : new E.Adam([p], { ...h, groups: G });
+        const gpuGrads = grads.map(toGpu);
+        let frozen: Float32Array | null = null;
+        for (let t = 0; t < STEPS; t++) {
+          if (t === 0 || t === 2) opt.setGroupScale(factorsAt(t));
+          if (t === 2) frozen = (await p.data()) as Float32Array;
+          opt.zeroGrad();
+          E.tidy(() => E.backward(E.sum(E.mul(p, gpuGrads[t]))));
+          opt.update();
+        }
+        const want = adamRef(p0, grads, h, decoupled, (i, step) => h.lr * factorsAt(step)[Math.floor(i / per)]);
+        const got = await p.data();
+        expectClose(got, want, TOL.forward, 'grouped parameter');
+        // The group frozen at step 2 kept exactly its step-2 weights; the others moved.
+        expect([...got.subarray(per, 2 * per)]).toEqual([...frozen!.subarray(per, 2 * per)]);
+        expect(want.some((v, i) => i >= 2 * per && Math.abs(v - frozen![i]) > 1e-3)).toBe(true);
+        opt.dispose();
+        p.dispose();
+        for (const g of gpuGrads) g.dispose();
+      });
+    }
   }
 
   it('rejects a parameter whose leading axis is not the group count, and bad factors', () => {
