@@ -5,7 +5,7 @@
 import { describe, it, expect } from 'vitest';
 import * as E from '../src/node/index.ts';
 import { useEngine } from './support/engine.ts';
-import { checkOp, randArr } from './support/harness.ts';
+import { checkOp, expectClose, randArr, toGpu } from './support/harness.ts';
 import * as R from './support/reference.ts';
 import { TOL } from './support/tolerances.ts';
 
@@ -155,6 +155,27 @@ describe('empty dimensions', () => {
   });
 });
 
+describe('Linear', () => {
+  it('initializes like PyTorch (uniform within +-1/sqrt(in)) and computes x W^T + b', async () => {
+    const layer = new E.Linear(37, 11, { seed: 5 });
+    const bound = 1 / Math.sqrt(37);
+    const w = (await layer.weight.data()) as Float32Array;
+    const b = (await layer.bias!.data()) as Float32Array;
+    expect(layer.weight.shape).toEqual([11, 37]);
+    for (const v of [...w, ...b]) expect(Math.abs(v)).toBeLessThanOrEqual(bound);
+    // Spread over the range, not squeezed near 0: the extremes reach past 90% of the bound, the mean is near 0.
+    expect(Math.max(...w.map(Math.abs))).toBeGreaterThan(0.9 * bound);
+    expect(Math.abs(w.reduce((a, v) => a + v, 0) / w.length)).toBeLessThan(0.1 * bound);
+    const x = randArr([3, 37], 60);
+    const want = R.zipN([R.matmul(x, { shape: [11, 37], data: Float64Array.from(w) }, false, true), R.reshape({ shape: [11], data: Float64Array.from(b) }, [1, 11])], (u, v) => u + v);
+    expectClose(await layer.forward(toGpu(x)).data(), want.data, TOL.accumulate, 'Linear forward');
+    const plain = new E.Linear(4, 2, { seed: 1, bias: false });
+    expect(plain.bias).toBeNull();
+    layer.dispose();
+    plain.dispose();
+  });
+});
+
 describe('matmul with a bias', () => {
   // The bias is added to every row. Fused into the kernel when it is one [n] vector or one per output batch entry;
   // added after the product otherwise (broadcast along some batch dims, or a batch folded into the rows).
@@ -166,6 +187,9 @@ describe('matmul with a bias', () => {
     { what: 'broadcast along a batch dim (added after)', a: [2, 1, 5, 7], b: [3, 7, 6], bias: [2, 1, 6] },
     { what: 'per entry of a batch folded into rows (added after)', a: [4, 9, 13], b: [13, 5], bias: [4, 5] },
     { what: 'shared, batch folded into rows', a: [4, 9, 13], b: [13, 5], bias: [5] },
+    // Linear's configuration: a shared [out, in] weight (B^T) and a shared [out] bias, on 2-D and batched inputs.
+    { what: 'a Linear: shared [n], B^T', a: [5, 7], b: [6, 7], bias: [6], tb: true },
+    { what: 'a Linear on a batch: shared [n], B^T, batch folded into rows', a: [4, 9, 13], b: [5, 13], bias: [5], tb: true },
   ];
   CASES.forEach((c, i) => {
     it(`${c.what}: ${JSON.stringify(c.a)} x ${JSON.stringify(c.b)} + ${JSON.stringify(c.bias)}`, async () => {

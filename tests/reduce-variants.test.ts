@@ -1,5 +1,5 @@
 // Every reduction variant (tree, subgroup, thread-per-output, multi-pass, default chooser) on awkward shapes: sum,
-// max, argmax/argmin, logsumexp, softmax, logSoftmax vs the float64 reference, and fused-softmax gradients per variant.
+// max/min, argmax/argmin, logsumexp, softmax, logSoftmax vs the float64 reference, and fused-softmax gradients per variant.
 import { describe, it, expect, afterEach } from 'vitest';
 import * as E from '../src/node/index.ts';
 import {
@@ -52,6 +52,7 @@ const VARIANTS: Variant[] = [
 ];
 
 const maxOf = (v: number[]): number => v.reduce((a, b) => (b > a ? b : a), -Infinity);
+const minOf = (v: number[]): number => v.reduce((a, b) => (b < a ? b : a), Infinity);
 const lseOf = (v: number[]): number => {
   const m = maxOf(v);
   return m + Math.log(v.reduce((s, x) => s + Math.exp(x - m), 0));
@@ -144,8 +145,10 @@ describe('reduction variants vs the float64 reference', () => {
     const want = {
       sum: R.reduce(pos, axes, false, R.sumOf),
       max: R.reduce(dist, axes, false, maxOf),
+      min: R.reduce(dist, axes, false, minOf),
       lse: R.reduce(sym, axes, true, lseOf),
       argmax: single === null ? null : R.reduce(dist, single, false, argmaxOf),
+      argmin: single === null ? null : R.reduce(dist, single, false, argminOf),
       argmaxTies: tiesMax && single !== null ? R.reduce(tiesMax, single, false, argmaxOf) : null,
       argminTies: tiesMin && single !== null ? R.reduce(tiesMin, single, false, argminOf) : null,
       logSoftmax: single === null ? null : refLogSoftmax(sym, single),
@@ -158,9 +161,11 @@ describe('reduction variants vs the float64 reference', () => {
         expectClose(await gpuData(E.sum(p, axes)), want.sum.data, TOL.accumulate, `sum ${what}`);
         p.dispose();
         const d = toGpu(dist);
-        // max and argmax are exact.
+        // max, min, argmax and argmin are exact.
         expect(await gpuData(E.max(d, axes)), `max ${what}`).toEqual([...want.max.data]);
+        expect(await gpuData(E.min(d, axes)), `min ${what}`).toEqual([...want.min.data]);
         if (single !== null) expect(await gpuData(E.argmax(d, single)), `argmax ${what}`).toEqual([...want.argmax!.data]);
+        if (single !== null) expect(await gpuData(E.argmin(d, single)), `argmin ${what}`).toEqual([...want.argmin!.data]);
         d.dispose();
         if (single !== null) {
           const tm = toGpu(tiesMax!);
