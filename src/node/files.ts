@@ -73,6 +73,16 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Runs `work` holding the lock `path` (see acquireLock), released however `work` ends. */
+export async function withLock<T>(path: string, what: string, work: () => Promise<T>): Promise<T> {
+  const release = acquireLock(path, what);
+  try {
+    return await work();
+  } finally {
+    release();
+  }
+}
+
 /** Take `path` as a lock holding this process's id; returns its release. A lock left by a process that no longer
  * runs is taken over; one held by a running process is an error naming what `what` is. */
 export function acquireLock(path: string, what: string): () => void {

@@ -91,8 +91,9 @@ async function evaluateTree(o: EvaluateOptions, run: RunManifest, seed: number, 
   const entry = run.seeds.find((s) => s.seed === seed)!;
   const rec = entry.trees.find((r) => r.tree === t.tree);
   if (!rec) return [];
-  if (rec.splits && rec.splits !== splitDigest(t)) {
-    throw new Error(`tree "${t.tree}", split seed ${seed}: the models are not those the run trained with (split digest ${rec.splits} then, ${splitDigest(t)} now: models were added or removed); the test split would hold training models. Evaluate on the zoo the run was trained on, or train a new run`);
+  const digest = rec.splits ? splitDigest(t) : null;
+  if (rec.splits && rec.splits !== digest) {
+    throw new Error(`tree "${t.tree}", split seed ${seed}: the models are not those the run trained with (split digest ${rec.splits} then, ${digest} now: models were added or removed); the test split would hold training models. Evaluate on the zoo the run was trained on, or train a new run`);
   }
   const needFeatures = rec.experts.some((e) => e.method === 'statnn');
   const load = (split: 'train' | 'test' | 'test_holdout', labels: string[]): SplitData | null => {

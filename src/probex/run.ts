@@ -3,7 +3,7 @@
 // ablation (one ProbeX across all trees whose layers have the same shape). Checkpoints and run.json go under RUN/.
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { acquireLock, readJsonFile, writeFileAtomic } from '../node/files.ts';
+import { readJsonFile, withLock, writeFileAtomic } from '../node/files.ts';
 import { bySplit, treeSamples, type TreeSamples } from './data/samples.ts';
 import { attachFeatures, disposeSplit, loadSplitData, type SplitData } from './data/split-data.ts';
 import { Expert, type HeadKind, type Method } from './expert.ts';
@@ -140,14 +140,7 @@ function resumable(o: TrainRunOptions, fresh: RunManifest): RunManifest | null {
 }
 
 /** Holds RUN's lock while `work` runs: one process at a time trains into a run folder or writes its results. */
-export async function withRunLock<T>(run: string, work: () => Promise<T>): Promise<T> {
-  const release = acquireLock(join(run, '.run.lock'), `run ${run}`);
-  try {
-    return await work();
-  } finally {
-    release();
-  }
-}
+export const withRunLock = <T>(run: string, work: () => Promise<T>): Promise<T> => withLock(join(run, '.run.lock'), `run ${run}`, work);
 
 /** Trains every tree of every seed. A rerun with the same settings continues an interrupted run: run.json is written
  * after every expert, and experts whose checkpoints exist are not trained again. */

@@ -41,7 +41,6 @@ export function treeSamples(tree: string, models: ModelSample[], base: string | 
   return { tree, task, labels, heldout, models, base };
 }
 
-/** Every tree of a zoo built by `probex zoo build`. */
 /** The models of a zoo's trees (all, or those named). A tree whose build has not finished is used as it is, with a
  * warning (to stderr unless `warn` says otherwise), since its splits are then smaller than planned. */
 export function zooSamples(zoo: string, trees?: readonly string[], warn: (s: string) => void = (s) => console.warn(s)): TreeSamples[] {

@@ -4,7 +4,7 @@
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeSafetensors, engine } from '../../core/index.ts';
-import { acquireLock, removeStaleTemps, writeFileAtomic } from '../../node/files.ts';
+import { removeStaleTemps, withLock, writeFileAtomic } from '../../node/files.ts';
 import { readSafetensorsFile } from '../../node/safetensors-file.ts';
 import { listQuickdrawClasses } from '../../datasets/quickdraw.ts';
 import { mixSeed, permutation, seededRandom } from '../../datasets/split.ts';
@@ -249,9 +249,9 @@ async function buildTree(zoo: string, spec: TreeSpec, preset: Preset, manifest: 
   const swept = removeStaleTemps(join(zoo, spec.name));
   if (swept) log(`  ${spec.name}: removed ${swept} partly written file(s) left by an interrupted build`);
   // A model counts as built when its file is there and whole (a readable header whose tensors fit the file, and the
-  // record the build writes); anything else is removed and trained again.
-  const onDisk = (p: { split: Split; id: string }): boolean => {
-    const path = modelPath(zoo, spec.name, p.split, p.id);
+  // record the build writes); anything else is removed and trained again. Each file is checked once per build.
+  const whole = new Map<string, boolean>();
+  const check = (path: string): boolean => {
     if (!existsSync(path)) return false;
     try {
       const f = readSafetensorsFile(path);
@@ -263,6 +263,11 @@ async function buildTree(zoo: string, spec: TreeSpec, preset: Preset, manifest: 
       rmSync(path, { force: true });
       return false;
     }
+  };
+  const onDisk = (p: { split: Split; id: string }): boolean => {
+    const path = modelPath(zoo, spec.name, p.split, p.id);
+    if (!whole.has(path)) whole.set(path, check(path));
+    return whole.get(path)!;
   };
   // A model recorded but without its file (deleted, or a manifest carried without the models) is trained again, not
   // counted twice: its record goes until the model is written anew.
@@ -355,12 +360,7 @@ export function checkBuildOptions(opts: BuildOptions): { preset: Preset; trees: 
 export async function buildZoo(opts: BuildOptions): Promise<BuildReport> {
   const log = opts.log ?? (() => {});
   const { preset, trees } = checkBuildOptions(opts);
-  const release = acquireLock(join(opts.out, '.build.lock'), `zoo ${opts.out}`);
-  try {
-    return await buildLocked(opts, preset, trees, log);
-  } finally {
-    release();
-  }
+  return withLock(join(opts.out, '.build.lock'), `zoo ${opts.out}`, () => buildLocked(opts, preset, trees, log));
 }
 
 async function buildLocked(opts: BuildOptions, preset: Preset, trees: TreeSpec[], log: (s: string) => void): Promise<BuildReport> {
