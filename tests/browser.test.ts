@@ -1,34 +1,17 @@
 // Proves the same shader sources run in a browser: bundles tests/browser/entry.ts (core API only) with esbuild, runs
 // it in headless Debian chromium on WebGPU (SwiftShader here) and checks it against the same case on Dawn in Node.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from 'esbuild';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { initNode, type Engine } from '../src/node/index.ts';
 import { computeCase, IN, N, OUT, type BrowserCaseResult, type CaseInputs, type CaseResult } from './browser/entry.ts';
 import { rng } from './support/harness.ts';
+import { CHROMIUM_MISSING, launchChromium, type Chromium } from './support/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ENTRY = fileURLToPath(new URL('./browser/entry.ts', import.meta.url));
-// Playwright refuses --user-data-dir in args; a fresh profile dir is passed to launchPersistentContext instead.
-// --enable-unsafe-webgpu is the one flag WebGPU needs here (without it: "No available adapters"); Chromium then
-// falls back to its bundled SwiftShader Vulkan adapter on this GPU-less machine. The rest keep the run offline.
-const CHROMIUM_ARGS = [
-  '--headless=new',
-  '--enable-unsafe-webgpu',
-  '--no-sandbox',
-  '--disable-gpu-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 // Two f32 WebGPU implementations (SwiftShader vs Dawn on lavapipe) may round transcendentals and reduction order
 // differently: agree when |browser - node| <= ATOL + RTOL * |node|.
 const RTOL = 1e-4;
@@ -91,16 +74,17 @@ function startServer(bundle: string): Promise<Server> {
 
 describe('browser (chromium WebGPU) vs Node (Dawn)', () => {
   let server: Server | null = null;
-  let context: BrowserContext | null = null;
-  let profileDir: string | null = null;
+  let browser: Chromium | null = null;
   let nodeEngine: Engine | null = null;
   let page: Page;
   let baseUrl = '';
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
 
   beforeAll(async () => {
     // Without chromium the test itself fails (below) with the fix; nothing else is started.
-    if (!existsSync(CHROMIUM)) return;
+    browser = await launchChromium();
+    if (!browser) return;
+    ({ page, pageErrors } = browser);
     const result = await build({
       entryPoints: [ENTRY],
       bundle: true,
@@ -115,26 +99,17 @@ describe('browser (chromium WebGPU) vs Node (Dawn)', () => {
     server = await startServer(result.outputFiles[0].text);
     baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 
-    profileDir = mkdtempSync(join(tmpdir(), 'probex-chromium-'));
-    context = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('console', (m) => {
-      if (m.type() === 'error') pageErrors.push(m.text());
-    });
-
     nodeEngine = await initNode();
   });
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     nodeEngine?.destroy();
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   });
 
   it('runs the same forward+backward case and agrees with Node', async () => {
-    expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: the browser test needs Debian's chromium; run \`bash .ci/setup-system\``).toBe(true);
+    expect(browser, CHROMIUM_MISSING).not.toBeNull();
     const inputs = makeInputs();
     const z = preActivations(inputs);
     // Both sides of the relu are exercised, and no input is within 1e-3 of the kink (where f32 rounding could flip
@@ -146,10 +121,10 @@ describe('browser (chromium WebGPU) vs Node (Dawn)', () => {
     await page.waitForFunction(() => typeof window.runCase === 'function', undefined, { timeout: 30_000 }).catch((e: unknown) => {
       throw new Error(`the bundle did not define window.runCase (page errors: ${pageErrors.join(' | ') || 'none'}): ${String(e)}`);
     });
-    const browser: BrowserCaseResult = await page.evaluate((inp) => window.runCase!(inp), inputs);
+    const inBrowser: BrowserCaseResult = await page.evaluate((inp) => window.runCase!(inp), inputs);
     const node: CaseResult = await computeCase(inputs);
 
-    const info = browser.info;
+    const info = inBrowser.info;
     console.log(
       `browser adapter: vendor="${info.vendor}" architecture="${info.architecture}" device="${info.device}" ` +
         `description="${info.description}" isSoftware=${info.isSoftware}; node adapter: "${nodeEngine!.info.description}"`,
@@ -160,10 +135,10 @@ describe('browser (chromium WebGPU) vs Node (Dawn)', () => {
     expect(Number.isFinite(node.loss) && node.loss > 0, `node loss ${node.loss}`).toBe(true);
     expect(node.wGrad.some((v) => v !== 0), 'W.grad is all zero in Node').toBe(true);
     const worst = Math.max(
-      expectClose('loss', [browser.loss], [node.loss]),
-      expectClose('W.grad', browser.wGrad, node.wGrad),
-      expectClose('b.grad', browser.bGrad, node.bGrad),
+      expectClose('loss', [inBrowser.loss], [node.loss]),
+      expectClose('W.grad', inBrowser.wGrad, node.wGrad),
+      expectClose('b.grad', inBrowser.bGrad, node.bGrad),
     );
-    console.log(`loss ${browser.loss} (browser) vs ${node.loss} (node); largest |difference| ${worst.toExponential(2)}`);
+    console.log(`loss ${inBrowser.loss} (browser) vs ${node.loss} (node); largest |difference| ${worst.toExponential(2)}`);
   });
 });
