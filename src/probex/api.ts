@@ -1,5 +1,6 @@
 // ProbeX as a library: train an expert, evaluate a run, route a model to its tree, embed models and texts into an
-// expert's representation space, and search models by text.
+// expert's representation space, and search models by text; with the pieces those take (a zoo's trees and splits,
+// layer choice, one layer's data on the GPU, prompt embeddings, metrics). examples/probex-library.ts uses them.
 import { keep, l2Normalize, noGrad, tensor, tidy } from '../core/index.ts';
 import { LayerData } from './data/dataset.ts';
 import type { ModelSample } from './data/samples.ts';
@@ -9,8 +10,15 @@ import { runExpert } from './train.ts';
 
 export { trainExpert, type TrainJob, type TrainResult } from './train.ts';
 export { evaluateRun as evaluate } from './evaluate.ts';
-export { Router } from './routing/router.ts';
+export { Router, routingAccuracy } from './routing/router.ts';
 export { Expert } from './expert.ts';
+export { zooSamples, bySplit, type ModelSample, type TreeSamples } from './data/samples.ts';
+export { treeLayers, defaultLayer } from './layer-choice.ts';
+export { loadSplitData, labelRows, disposeSplit, type SplitData } from './data/split-data.ts';
+export { loadClassEmbeddings } from './text/precomputed.ts';
+export { textEmbeddingsPath } from './text/class-embeddings.ts';
+export { USE_LITE_NAME } from './text/use-lite.ts';
+export { perLabelAccuracy, meanAveragePrecision, topKAccuracy } from './metrics.ts';
 
 export function route(router: Router, path: string): RouteResult {
   return router.route(path);
@@ -27,13 +35,17 @@ function normalizeRows(v: Float32Array, dim: number): Float32Array {
   return out;
 }
 
-/** An expert run on model files (reading only its layer from each): representations [n, rep] and, for a class
- * head, class logits [n, labels] (row i for paths[i]). */
-export async function runOnFiles(expert: Expert, paths: readonly string[]): Promise<{ reps: Float32Array; logits: Float32Array }> {
+/** An expert run on model files (reading only its layer from each): representations [n, rep] and logits [n, k] (row
+ * i for paths[i]): a class head's over its labels; a text head's over the classes whose prompt embeddings `text`
+ * holds (rows of the expert's text dim; without them a text head gives no logits). */
+export async function runOnFiles(expert: Expert, paths: readonly string[], text: Float32Array | null = null): Promise<{ reps: Float32Array; logits: Float32Array }> {
+  if (text && (!expert.textHead || text.length === 0 || text.length % expert.spec.textDim! !== 0)) {
+    throw new Error(expert.textHead ? `runOnFiles: ${text.length} values are not rows of ${expert.spec.textDim}` : `runOnFiles: expert ${expert.spec.method} of tree "${expert.spec.tree}" has no text-aligned head to score text against`);
+  }
   const samples: ModelSample[] = paths.map((path, i) => ({ id: String(i), tree: expert.spec.tree, split: 'test', classes: [], path }));
   const layer = LayerData.load(samples, expert.spec.layer);
   try {
-    return await runExpert(expert, { samples, layer, labels: [], targets: new Float32Array(0), classIndex: new Int32Array(samples.length).fill(-1) }, null);
+    return await runExpert(expert, { samples, layer, labels: [], targets: new Float32Array(0), classIndex: new Int32Array(samples.length).fill(-1) }, text);
   } finally {
     layer.dispose();
   }
