@@ -177,13 +177,18 @@ describe('probex train / eval / predict / search on the tiny zoo', () => {
 
   it('sweeps the layers and keeps the best on validation', () => {
     const out = join(zoo, 'run-sweep');
-    const r = json<{ manifest: RunManifest }>(['train', '--zoo', zoo, '--trees', 'lora-autoencoder', '--sweep', '--methods', 'probex', '--epochs', '10', '--validate-every', '5', '--text-epochs', '10', '--out', out, '--json']);
-    const t = r.manifest.seeds[0].trees[0];
-    expect(t.sweep!.map((l) => l.layer)).toEqual(['layers.0.lora', 'layers.1.lora', 'layers.2.lora', 'layers.3.lora']);
-    const best = Math.max(...t.sweep!.map((l) => l.val));
-    expect(t.sweep!.find((l) => l.layer === t.layer)!.val).toBe(best);
+    const r = json<{ manifest: RunManifest }>(['train', '--zoo', zoo, '--trees', 'lora-autoencoder', '--sweep', '--seeds', '2', '--methods', 'probex', '--epochs', '10', '--validate-every', '5', '--text-epochs', '10', '--out', out, '--json']);
+    // Each seed sweeps on its own validation models (seed 0's pick would have seen models in seed 1's test split).
+    expect(r.manifest.seeds.map((s) => s.seed)).toEqual([0, 1]);
+    const results = () => readFileSync(join(out, 'results.md'), 'utf8');
     json(['eval', '--run', out, '--json']);
-    expect(readFileSync(join(out, 'results.md'), 'utf8')).toMatch(new RegExp(`\\| lora-autoencoder \\| ${t.layer.replace(/\./g, '\\.')} \\*`));
+    for (const s of r.manifest.seeds) {
+      const t = s.trees[0];
+      expect(t.sweep!.map((l) => l.layer)).toEqual(['layers.0.lora', 'layers.1.lora', 'layers.2.lora', 'layers.3.lora']);
+      const best = Math.max(...t.sweep!.map((l) => l.val));
+      expect(t.sweep!.find((l) => l.layer === t.layer)!.val).toBe(best);
+      expect(results()).toMatch(new RegExp(`\\| ${s.seed} \\| lora-autoencoder \\| ${t.layer.replace(/\./g, '\\.')} \\*`));
+    }
     // A run of one tree routes nothing, but checks that a file is of that tree before scoring it.
     const m = readManifest(zoo)!;
     const lora = m.trees['lora-autoencoder'].models.find((x) => x.split === 'test')!;

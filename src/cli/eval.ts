@@ -30,7 +30,7 @@ export async function evalCommand(args: string[]): Promise<void> {
       log(`routing: ${(100 * routing.routing.accuracy).toFixed(1)}% of ${routing.routing.total} test models; without bases ${(100 * routing.withoutBases.accuracy).toFixed(1)}%; clustering purity ${(100 * routing.clustering.purity).toFixed(1)}%`);
     }
     const table = aggregate(rows);
-    const md = [markdownTable(table), routing ? routingMarkdown(routing) : '', sweepTable(run.seeds[0]?.trees ?? [])].filter(Boolean).join('\n');
+    const md = [markdownTable(table), routing ? routingMarkdown(routing) : '', sweepTable(run.seeds)].filter(Boolean).join('\n');
     const result = { run: runDir, adapter: engine.info, results: table, rows, routing: routing?.routing ?? null, routingWithoutBases: routing?.withoutBases ?? null, clustering: routing?.clustering ?? null };
     writeFileAtomic(join(runDir, 'results.json'), JSON.stringify(result, null, 1));
     writeFileAtomic(join(runDir, 'results.md'), md);

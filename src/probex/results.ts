@@ -62,11 +62,12 @@ export function markdownTable(rows: readonly ResultRow[]): string {
   return out.join('\n');
 }
 
-/** The per-layer sweep of each tree that had one (ProbeX's best validation score per layer), as markdown. */
-export function sweepTable(trees: readonly { tree: string; layer: string; sweep?: { layer: string; shape: [number, number]; val: number; seconds: number }[] }[]): string {
-  const swept = trees.filter((t) => t.sweep?.length);
-  if (!swept.length) return '';
-  const out = ['### Layer sweep (ProbeX, best validation score per layer; * = chosen)', '', '| tree | layer | shape | val | train s |', '|---|---|---|---|---|'];
-  for (const t of swept) for (const l of t.sweep!) out.push(`| ${t.tree} | ${l.layer}${l.layer === t.layer ? ' *' : ''} | ${l.shape.join(' x ')} | ${l.val.toFixed(3)} | ${l.seconds.toFixed(1)} |`);
+/** The per-layer sweep of each tree that had one (ProbeX's best validation score per layer), per model-split seed
+ * (each seed picks its layer on its own validation models), as markdown. */
+export function sweepTable(seeds: readonly { seed: number; trees: readonly { tree: string; layer: string; sweep?: { layer: string; shape: [number, number]; val: number; seconds: number }[] }[] }[]): string {
+  const rows = seeds.flatMap((s) => s.trees.filter((t) => t.sweep?.length).flatMap((t) => t.sweep!.map((l) => ({ seed: s.seed, tree: t.tree, chosen: t.layer, ...l }))));
+  if (!rows.length) return '';
+  const out = ['### Layer sweep (ProbeX, best validation score per layer; * = chosen)', '', '| seed | tree | layer | shape | val | train s |', '|---|---|---|---|---|---|'];
+  for (const r of rows) out.push(`| ${r.seed} | ${r.tree} | ${r.layer}${r.layer === r.chosen ? ' *' : ''} | ${r.shape.join(' x ')} | ${r.val.toFixed(3)} | ${r.seconds.toFixed(1)} |`);
   return out.join('\n') + '\n';
 }

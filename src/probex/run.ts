@@ -167,9 +167,11 @@ async function trainLocked(o: TrainRunOptions): Promise<RunManifest> {
   const manifest = resumable(o, fresh) ?? fresh;
   const save = (): void => writeFileAtomic(runPath(o.out), JSON.stringify(manifest, null, 1));
   const done = (file: string | undefined): boolean => file !== undefined && existsSync(join(o.out, file));
-  const sweepCache = new Map<string, string>();
-  for (const t of manifest.seeds[0]?.trees ?? []) {
-    if (t.sweep?.length) sweepCache.set(t.tree, t.sweep.reduce((a, b) => (b.val > a.val ? b : a)).layer);
+  // A sweep picks each seed's layer on that seed's validation models: a layer picked on seed 0's would have seen
+  // models that other seeds deal into their test splits.
+  const sweepCache = new Map<string, string>(); // `${seed}/${tree}` -> layer
+  for (const e of manifest.seeds) {
+    for (const t of e.trees) if (t.sweep?.length) sweepCache.set(`${e.seed}/${t.tree}`, t.sweep.reduce((a, b) => (b.val > a.val ? b : a)).layer);
   }
   for (let seed = 0; seed < seeds; seed++) {
     log(`split seed ${seed}`);
@@ -187,7 +189,8 @@ async function trainLocked(o: TrainRunOptions): Promise<RunManifest> {
         throw new Error(`${o.out}: tree "${t.tree}" has other models than when this run started (split seed ${seed}: ${record.splits} then, ${digest} now); its experts would be scored on models they trained on. Choose another --out`);
       }
       record.splits = digest;
-      if (o.sweep && !named && !sweepCache.has(t.tree)) {
+      const sweepKey = `${seed}/${t.tree}`;
+      if (o.sweep && !named && !sweepCache.has(sweepKey)) {
         record.sweep = [];
         for (const l of layers) {
           const data = loadTree(t, l.name, false, log);
@@ -197,9 +200,9 @@ async function trainLocked(o: TrainRunOptions): Promise<RunManifest> {
           r.expert.dispose();
           disposeLoaded(data);
         }
-        sweepCache.set(t.tree, record.sweep.reduce((a, b) => (b.val > a.val ? b : a)).layer);
+        sweepCache.set(sweepKey, record.sweep.reduce((a, b) => (b.val > a.val ? b : a)).layer);
       }
-      const layerName = named ?? sweepCache.get(t.tree) ?? defaultLayer(layers).name;
+      const layerName = named ?? sweepCache.get(sweepKey) ?? defaultLayer(layers).name;
       const info = layers.find((l) => l.name === layerName);
       if (!info) throw new Error(`tree "${t.tree}": no layer "${layerName}" (has ${layers.map((l) => l.name).join(', ')})`);
       if (record.layer && record.layer !== layerName) throw new Error(`${o.out}: tree "${t.tree}" was trained on layer "${record.layer}", not "${layerName}"; choose another --out`);
