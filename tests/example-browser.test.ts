@@ -12,6 +12,9 @@ import type { PageState } from '../examples/browser/main.ts';
 import { CHROMIUM_MISSING, launchChromium, type Chromium } from './support/chromium.ts';
 
 const EPOCHS = 3;
+// Page (SwiftShader) and Node (lavapipe) run the same f32 program; rounding differences between the two
+// implementations grow over the steps but stay far below this (the losses agree to four decimals in our runs).
+const LOSS_ATOL = 5e-4;
 
 let server: ExampleServer;
 let browser: Chromium | null = null;
@@ -46,9 +49,13 @@ describe('example server', () => {
     const eiffel = await get(`/data/${encodeURIComponent('The Eiffel Tower')}.ndjson.gz`);
     expect(eiffel.status).toBe(200);
     expect([...new Uint8Array(await eiffel.arrayBuffer()).subarray(0, 2)]).toEqual([0x1f, 0x8b]); // gzip, unpacked by the page
-    for (const bad of ['/data/nope.ndjson.gz', '/data/..%2F..%2Fpackage.json', '/data/%2e%2e/%2e%2e/package.json', '/package.json']) {
+    // Names that end like a class file but are not one of the package's classes (fetch would normalise a literal
+    // ../, so the traversals are escaped); a malformed escape is a 400 and the server goes on answering.
+    for (const bad of ['/data/nope.ndjson.gz', `/data/${encodeURIComponent('../../../package.json%00')}.ndjson.gz`, `/data/${encodeURIComponent('../drawings/apple')}.ndjson.gz`, '/package.json']) {
       expect((await get(bad)).status, bad).toBe(404);
     }
+    expect((await get('/%E0%A4%A')).status).toBe(400);
+    expect((await get('/data/apple.ndjson.gz')).status).toBe(200);
   });
 
   it('says so when the port is taken', async () => {
@@ -71,14 +78,13 @@ describe('example page', () => {
     expect(r.epochLosses).toHaveLength(EPOCHS);
     expect(r.epochLosses[EPOCHS - 1]).toBeLessThan(r.epochLosses[0]);
 
-    // The same run under Node/Dawn: same split, initialisation (the engine's Philox) and order, so the page and Node
-    // differ only by f32 rounding of two implementations (SwiftShader vs lavapipe), which grows over the steps.
+    // The same run under Node/Dawn: same split, initialisation (the engine's Philox) and order.
     const node = await trainQuickdrawMlp({ epochs: EPOCHS });
     console.log(`page (${state.adapter}): losses ${r.epochLosses.map((l) => l.toFixed(4)).join(' ')}, held-out ${r.testAccuracy}; ` +
       `node: ${node.epochLosses.map((l) => l.toFixed(4)).join(' ')}, held-out ${node.testAccuracy}`);
     expect(r.losses.map((l) => l.step)).toEqual(node.losses.map((l) => l.step));
-    expect(Math.abs(r.losses[0].loss - node.losses[0].loss)).toBeLessThanOrEqual(1e-3 * node.losses[0].loss);
-    for (let e = 0; e < EPOCHS; e++) expect(Math.abs(r.epochLosses[e] - node.epochLosses[e])).toBeLessThanOrEqual(2e-2 * node.epochLosses[e]);
+    for (const [i, l] of r.losses.entries()) expect(Math.abs(l.loss - node.losses[i].loss), `loss at step ${l.step}`).toBeLessThanOrEqual(LOSS_ATOL);
+    for (let e = 0; e < EPOCHS; e++) expect(Math.abs(r.epochLosses[e] - node.epochLosses[e])).toBeLessThanOrEqual(LOSS_ATOL);
     expect(r.testAccuracy).toBeGreaterThan(0.3); // chance 0.1
     expect(Math.abs(r.testAccuracy - node.testAccuracy)).toBeLessThanOrEqual(0.05);
 
@@ -109,14 +115,16 @@ describe('example page', () => {
     const px = drawn.pixels!;
     expect(px).toHaveLength(784);
     expect(px.every((v) => v >= 0 && v <= 1)).toBe(true);
+    // The package's bitmaps: ink from row 0 and column 0, the longer side spanning the box, strokes ~2 pixels wide
+    // (19-22% of the pixels inked in the classes above); a circle's ring comes out the same.
     const inked = [...px.keys()].filter((i) => px[i] > 0.3);
     const rows = inked.map((i) => Math.floor(i / 28));
     const cols = inked.map((i) => i % 28);
-    expect(Math.min(...rows)).toBeLessThanOrEqual(1);
-    expect(Math.min(...cols)).toBeLessThanOrEqual(1);
-    expect(Math.max(Math.max(...rows) - Math.min(...rows), Math.max(...cols) - Math.min(...cols))).toBeGreaterThanOrEqual(24);
-    expect(inked.length / 784).toBeGreaterThan(0.05); // a ring about 2 pixels wide, not a dot or a filled square
-    expect(inked.length / 784).toBeLessThan(0.5);
+    expect(Math.min(...rows)).toBe(0);
+    expect(Math.min(...cols)).toBe(0);
+    expect(Math.max(...rows, ...cols)).toBeGreaterThanOrEqual(26);
+    expect(inked.length / 784).toBeGreaterThan(0.1);
+    expect(inked.length / 784).toBeLessThan(0.35);
     const pred = drawn.prediction!;
     expect(pred.map((p) => p.name).sort()).toEqual([...DEFAULT_CLASSES].sort());
     expect(pred.every((p, i) => i === 0 || p.p <= pred[i - 1].p)).toBe(true);
@@ -132,13 +140,47 @@ describe('example page', () => {
     expect(browser!.pageErrors).toEqual([]);
   });
 
-  it('refuses bad parameters by name', async () => {
+  it('runs one training at a time, and a new one frees the last model', async () => {
+    expect(browser, CHROMIUM_MISSING).not.toBeNull();
+    const page = browser!.page;
+    await page.goto(`${server.url}?epochs=1&auto=1`);
+    await settle(page);
+    const first = await page.evaluate(() => window.quickdrawExample!.memory()!.bytesInUse);
+    // A held-out drawing being classified while a new run starts, and a second run asked for during the first.
+    const second = await page.evaluate(async () => {
+      const h = window.quickdrawExample!;
+      document.getElementById('sample')!.click();
+      const a = h.train({ epochs: 2 });
+      const b = await h.train({ epochs: 2 }).then(() => 'ran', (e: Error) => e.message);
+      await a;
+      return b;
+    });
+    expect(second).toMatch(/already going/);
+    const state = await page.evaluate(() => window.quickdrawExample!.state);
+    expect(state.error).toBeNull();
+    expect(state.status).toBe('trained');
+    expect(state.epochLosses).toHaveLength(2);
+    expect(await page.evaluate(() => window.quickdrawExample!.memory()!.bytesInUse)).toBe(first);
+    expect(browser!.pageErrors).toEqual([]);
+  });
+
+  it('refuses bad parameters by name, and takes a corrected form', async () => {
     expect(browser, CHROMIUM_MISSING).not.toBeNull();
     const page = browser!.page;
     await page.goto(`${server.url}?epochs=abc&auto=1`);
-    expect((await settle(page)).error).toMatch(/query parameter epochs: expected a number, got "abc"/);
+    expect((await settle(page)).error).toMatch(/epochs: expected a number, got "abc"/);
+    await page.fill('#epochs', '1');
+    await page.click('#train');
+    expect((await settle(page)).status).toBe('trained');
     await page.goto(`${server.url}?epochs=2.5&auto=1`);
     expect((await settle(page)).error).toMatch(/epochs must be a positive integer, got 2.5/);
+    await page.goto(`${server.url}?lr=fast&auto=1`);
+    expect((await settle(page)).error).toMatch(/address parameter lr \(edit the address to change it\): expected a number, got "fast"/);
+    expect(await page.locator('#train').isDisabled()).toBe(true);
+    await page.goto(`${server.url}?hidden=1000000&auto=1`);
+    expect((await settle(page)).error).toMatch(/hidden must be at most 16384, got 1000000/);
+    await page.goto(`${server.url}?classes=apple,Cat&epochs=1&auto=1`);
+    expect((await settle(page)).error).toMatch(/unknown QuickDraw class "Cat": did you mean "cat"/);
     await page.goto(`${server.url}?classes=apple,nope&epochs=1&auto=1`);
     expect((await settle(page)).error).toMatch(/unknown QuickDraw class "nope"/);
     await page.goto(`${server.url}?classes=apple&auto=1`);

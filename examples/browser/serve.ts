@@ -40,10 +40,15 @@ export async function startExampleServer(port = 0): Promise<ExampleServer> {
   const known = new Set(classes);
   const dir = quickdrawDrawingsDir();
   const server: Server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
     const send = (status: number, type: string, body: string | Buffer): void => {
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' }).end(body);
     };
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
+    } catch {
+      return send(400, 'text/plain', `bad request: ${req.url}\n`); // a malformed escape must not stop the server
+    }
     if (req.method !== 'GET') return send(405, 'text/plain', 'GET only\n');
     if (path === '/' || path === '/index.html') return send(200, 'text/html; charset=utf-8', html);
     if (path === '/main.js') return send(200, 'text/javascript; charset=utf-8', script);

@@ -159,6 +159,9 @@ export interface TrainResult {
   timeMs: { load: number; train: number; total: number };
 }
 
+/** The widest hidden layer the examples accept. */
+export const MAX_HIDDEN = 16384;
+
 /** The options with their defaults, checked: a bad value throws naming the option. */
 export function trainConfig(opts: TrainOptions): { config: TrainConfig; classes: string[] } {
   const config: TrainConfig = {
@@ -176,6 +179,8 @@ export function trainConfig(opts: TrainOptions): { config: TrainConfig; classes:
     const ok = k === 'lr' ? Number.isFinite(v) && v > 0 : k === 'seed' ? Number.isSafeInteger(v) && v >= 0 : Number.isInteger(v) && v > 0;
     if (!ok) throw new Error(`mlp training: ${k} must be ${k === 'lr' ? 'a number > 0' : k === 'seed' ? 'an integer >= 0' : 'a positive integer'}, got ${v}`);
   }
+  // 784 x hidden floats must fit one storage binding (128 MiB on lavapipe): far above any hidden size worth trying.
+  if (config.hidden > MAX_HIDDEN) throw new Error(`mlp training: hidden must be at most ${MAX_HIDDEN}, got ${config.hidden}`);
   if (classes.length < 2) throw new Error(`mlp training: need at least 2 classes, got ${classes.length}`);
   if (new Set(classes).size !== classes.length) throw new Error(`mlp training: class list has duplicates: ${classes.join(', ')}`);
   return { config, classes };
@@ -196,17 +201,20 @@ export interface TrainedMlp {
 export async function trainMlp(perClass: readonly (readonly Float32Array[])[], opts: TrainOptions, loadMs = 0): Promise<TrainedMlp> {
   const { config, classes } = trainConfig(opts);
   const t0 = performance.now();
-  const data = uploadSplit(classes, perClass, config);
-  const model = new Mlp(QUICKDRAW_PIXELS, config.hidden, classes.length, config.seed);
-  const opt = new Adam(model.parameters(), { lr: config.lr });
-  const t1 = performance.now();
-  const losses: TrainResult['losses'] = [];
-  const epochLosses: number[] = [];
-  const rand = seededRandom(mixSeed(config.seed, 0x5eed));
-  const n = data.trainLabels.length;
-  let step = 0;
+  let data: QuickdrawData | null = null;
+  let model: Mlp | null = null;
+  let opt: Adam | null = null;
   let done = false;
   try {
+    const d = (data = uploadSplit(classes, perClass, config));
+    const m = (model = new Mlp(QUICKDRAW_PIXELS, config.hidden, classes.length, config.seed));
+    const o = (opt = new Adam(m.parameters(), { lr: config.lr }));
+    const t1 = performance.now();
+    const losses: TrainResult['losses'] = [];
+    const epochLosses: number[] = [];
+    const rand = seededRandom(mixSeed(config.seed, 0x5eed));
+    const n = d.trainLabels.length;
+    let step = 0;
     for (let epoch = 0; epoch < config.epochs; epoch++) {
       // One upload per epoch: the shuffled order; each step gathers its rows on the GPU through a slice of it.
       const perm = tensor(Int32Array.from(permutation(n, rand)), [n], 'i32');
@@ -216,7 +224,7 @@ export async function trainMlp(perClass: readonly (readonly Float32Array[])[], o
           const end = Math.min(n, start + config.batch);
           step++;
           const want = step % config.readEvery === 0 || end === n;
-          const loss = tidy(() => trainStep(model, opt, data.trainX, data.trainY, slice(perm, [start], [end]), want));
+          const loss = tidy(() => trainStep(m, o, d.trainX, d.trainY, slice(perm, [start], [end]), want));
           if (loss) {
             const value = await loss.item();
             loss.dispose();
@@ -233,8 +241,8 @@ export async function trainMlp(perClass: readonly (readonly Float32Array[])[], o
       opts.onEpoch?.(epoch, mean);
     }
     const t2 = performance.now();
-    const trainAccuracy = await accuracy(model, data.trainX, data.trainLabels);
-    const testAccuracy = await accuracy(model, data.testX, data.testLabels);
+    const trainAccuracy = await accuracy(m, d.trainX, d.trainLabels);
+    const testAccuracy = await accuracy(m, d.testX, d.testLabels);
     const t3 = performance.now();
     const { vendor, architecture, device, description, isSoftware } = engine().info;
     done = true;
@@ -250,18 +258,18 @@ export async function trainMlp(perClass: readonly (readonly Float32Array[])[], o
         testAccuracy,
         timeMs: { load: loadMs + (t1 - t0), train: t2 - t1, total: loadMs + (t3 - t0) },
       },
-      model,
-      data,
+      model: m,
+      data: d,
       dispose() {
-        model.dispose();
-        data.dispose();
+        m.dispose();
+        d.dispose();
       },
     };
   } finally {
-    opt.dispose();
+    opt?.dispose();
     if (!done) {
-      model.dispose();
-      data.dispose();
+      model?.dispose();
+      data?.dispose();
     }
   }
 }

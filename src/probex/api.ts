@@ -8,7 +8,7 @@ import type { Expert } from './expert.ts';
 import type { Router, RouteResult } from './routing/router.ts';
 import { runExpert } from './train.ts';
 
-export { trainExpert, type TrainJob, type TrainResult } from './train.ts';
+export { trainExpert, textRows, type TrainJob, type TrainResult } from './train.ts';
 export { evaluateRun as evaluate } from './evaluate.ts';
 export { Router, routingAccuracy } from './routing/router.ts';
 export { Expert } from './expert.ts';
