@@ -116,6 +116,8 @@ export interface BenchContext {
 export interface BenchSuite {
   name: string;
   about: string;
+  /** The names --variants may pick (suites without variants leave it out, and refuse --variants). */
+  variants?: readonly string[];
   /** Run the suite's benchmarks; the driver prints and writes the records. */
   run(ctx: BenchContext): Promise<BenchRecord[]>;
 }

@@ -35,6 +35,12 @@ async function main(): Promise<number> {
   const load = SUITES[args.suite];
   if (!load) throw new Error(`unknown suite "${args.suite}"\n${USAGE}`);
   const { suite } = await load();
+  if (args.variants) {
+    const bad = args.variants.filter((v) => !suite.variants?.includes(v));
+    if (bad.length) {
+      throw new Error(suite.variants ? `--variants: ${args.suite} has no variant ${bad.join(', ')} (it has ${suite.variants.join(', ')}; the engine's own choice, auto, always runs)` : `--variants: the ${args.suite} suite has no variants to pick`);
+    }
+  }
   const engine = await initNode();
   try {
     const { info } = engine;

@@ -254,6 +254,7 @@ async function runShape(ctx: BenchContext, s: MatmulShape, note: string | undefi
 export const suite: BenchSuite = {
   name: 'matmul',
   about: 'matmul kernel variants and the engine default vs TF.js WebGPU, square and ProbeX shapes, checked',
+  variants: [...MATMUL_VARIANTS],
   async run(ctx) {
     const { engine: e, info, args } = ctx;
     attachTuning(ctx, 'choices per shape class');

@@ -290,6 +290,7 @@ async function runBench(ctx: BenchContext, b: ReduceBench): Promise<ReduceRecord
 
 export const suite: BenchSuite = {
   name: 'reduce',
+  variants: [...ROW_VARIANTS, 'thread-256-split', 'subgroup-256-split', 'tree-256-split'],
   about: 'sum (rows, columns, 2^24..2^28 floats) and softmax (rows; 2^26, 2^28 floats) variants vs TF.js WebGPU, checked; ms, GB/s, ratio',
   async run(ctx) {
     const { engine: e, args } = ctx;

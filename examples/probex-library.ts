@@ -4,6 +4,7 @@
 // the held-out models by text: a one-expert, one-seed version of what `probex train` / `eval` do for every tree.
 // Run: npm run example:probex -- --zoo DIR [--trees a,b (default: all)] [--tree lora-autoencoder] [--epochs 100] [--query TEXT] [--json]
 import { parseArgs } from 'node:util';
+import { joinNegativeValues } from '../src/cli/args.ts';
 import { existsSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { initNode } from '../src/node/index.ts';
@@ -154,6 +155,7 @@ export async function libraryExample(o: { zoo: string; trees?: string[]; tree?: 
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
+    args: joinNegativeValues(process.argv.slice(2)),
     options: {
       zoo: { type: 'string' },
       tree: { type: 'string' },

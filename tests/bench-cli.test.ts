@@ -20,6 +20,18 @@ describe('bench options', () => {
     expect(r.status).toBe(1);
     expect(JSON.parse(r.stdout.trim().split('\n').pop()!).error).toMatch(/nothing to measure: no reduce shape matched --shapes no-such-shape/);
   }, 120_000);
+
+  it('refuses a --variants name the suite does not have, before starting the engine', () => {
+    const run = (args: string[]): { status: number | null; error: string } => {
+      const r = spawnSync('npx', ['tsx', 'bench/index.ts', ...args, '--no-peer', '--json'], { encoding: 'utf8', env: { ...process.env, XDG_RUNTIME_DIR: '/tmp' } });
+      return { status: r.status, error: (JSON.parse(r.stdout.trim().split('\n').pop()!) as { error: string }).error };
+    };
+    const m = run(['matmul', '--variants', 'subgroup,subgrp']);
+    expect(m.status).toBe(1);
+    expect(m.error).toMatch(/--variants: matmul has no variant subgrp \(it has naive, tiled, .*subgroup, splitk;/);
+    expect(run(['reduce', '--variants', 'tree']).error).toMatch(/--variants: reduce has no variant tree \(it has tree-64/);
+    expect(run(['scale', '--variants', 'x']).error).toMatch(/--variants: the scale suite has no variants to pick/);
+  }, 120_000);
 });
 
 describe('bench result files', () => {

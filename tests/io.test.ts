@@ -136,6 +136,8 @@ describe('safetensors rejects corrupt files clearly', () => {
   it('a header length beyond the file, up to 2^64 - 1', () => {
     expect(() => E.decodeSafetensors(build({}, data16, 1000n))).toThrow(/safetensors: header length 1000 exceeds the file \(26 bytes\)/);
     expect(() => E.decodeSafetensors(build({}, data16, 2n ** 64n - 1n))).toThrow(/header length 18446744073709551615 exceeds the file/);
+    const json = new TextEncoder().encode('{"format": "probex-zoo/1", "trees": {}}');
+    expect(() => E.decodeSafetensors(json)).toThrow(/exceeds the file \(39 bytes\); it starts with text \("\{"format"\), not a safetensors length word/);
   });
 
   it('a header that is not JSON, not UTF-8, or not an object', () => {

@@ -1,6 +1,7 @@
 // The QuickDraw loader and split helpers, and a short run of examples/mlp-quickdraw.ts: the loss must fall and the
 // held-out accuracy must beat chance.
 import { describe, it, expect } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { useEngine } from './support/engine.ts';
 import {
   QUICKDRAW_PIXELS,
@@ -91,4 +92,13 @@ describe('mlp-quickdraw example', () => {
     expect(trainAccuracy).toBeGreaterThan(testAccuracy - 0.1);
     expect(ctx.engine.memory.bytesInUse).toBe(0); // the run frees its data, model and optimizer state
   });
+
+  it('refuses bad options by name, as JSON under --json, negative numbers included', () => {
+    const run = (args: string[]) => spawnSync('npx', ['tsx', 'examples/mlp-quickdraw.ts', ...args], { encoding: 'utf8', env: { ...process.env, XDG_RUNTIME_DIR: '/tmp' } });
+    const r = run(['--epochs', '-1', '--json']);
+    expect(r.status).toBe(1);
+    expect(JSON.parse(r.stdout.trim())).toEqual({ error: 'mlp training: epochs must be a positive integer, got -1' });
+    expect(run(['--classes', 'apple,apple']).stderr).toMatch(/class list has duplicates: apple, apple/);
+    expect(run(['--hidden', '99999']).stderr).toMatch(/Unknown option '--hidden'/);
+  }, 120_000);
 });

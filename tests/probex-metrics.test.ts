@@ -405,12 +405,20 @@ describe('knnMultiLabel', () => {
 
 describe('the results table', () => {
   it('says over how many seeds a metric was measured when some seeds lack it', () => {
-    const row = (seed: number, metrics: Record<string, number>): MetricRow => ({ seed, tree: 't', method: 'probex', metrics, parameters: 10, seconds: 1 });
+    const row = (seed: number, metrics: Record<string, number>): MetricRow => ({ seed, tree: 't', method: 'probex', layer: 'l1', metrics, parameters: 10, seconds: 1 });
     const [r] = aggregate([row(0, { seen_t2m_mAP: 0.5, seen_top1: 0.25 }), row(1, { seen_t2m_mAP: 0.7 }), row(2, { seen_t2m_mAP: 0.6, seen_top1: 0.75 })]);
     expect(r.seeds).toBe(3);
     expect(r.metrics.seen_t2m_mAP.n).toBeUndefined();
     expect(r.metrics.seen_top1).toMatchObject({ mean: 0.5, n: 2 });
-    expect(markdownTable([r])).toContain('| t | probex | 0.500 ± 0.354 (2 seeds) | 0.600 ± 0.100 | 10 | 1.0 | 3 |');
+    expect(markdownTable([r])).toContain('| t | probex | l1 | 0.500 ± 0.354 (2 seeds) | 0.600 ± 0.100 | 10 | 1.0 | 3 |');
+  });
+
+  it('names each layer with its seeds, and the range of parameters, where a sweep picked different layers', () => {
+    const row = (seed: number, layer: string, parameters: number): MetricRow => ({ seed, tree: 't', method: 'probex', layer, metrics: { per_label_acc: 0.5 + seed / 10 }, parameters, seconds: 1 });
+    const [r] = aggregate([row(0, 'a', 2_200_000), row(1, 'b', 10_300), row(2, 'a', 2_200_000)]);
+    expect(r.layer).toBe('a (seeds 0, 2); b (seed 1)');
+    expect(r).toMatchObject({ parameters: 10_300, maxParameters: 2_200_000 });
+    expect(markdownTable([r])).toContain('| t | probex | a (seeds 0, 2); b (seed 1) | 0.600 ± 0.100 | 10.3k-2.20M | 1.0 | 3 |');
   });
 });
 

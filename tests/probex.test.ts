@@ -5,7 +5,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import { encodeSafetensors } from '../src/core/index.ts';
 import { buildZoo } from '../src/probex/zoo/build.ts';
@@ -189,15 +189,20 @@ describe('probex train / eval / predict / search on the tiny zoo', () => {
       expect(t.sweep!.find((l) => l.layer === t.layer)!.val).toBe(best);
       expect(results()).toMatch(new RegExp(`\\| ${s.seed} \\| lora-autoencoder \\| ${t.layer.replace(/\./g, '\\.')} \\*`));
     }
-    // A run of one tree routes nothing, but checks that a file is of that tree before scoring it.
+    // A run of one tree still routes among all of the zoo's trees: a model of another tree is refused, not scored
+    // by this tree's expert; a model of the zoo says which split it is (a training model is not a held-out case).
     const m = readManifest(zoo)!;
     const lora = m.trees['lora-autoencoder'].models.find((x) => x.split === 'test')!;
     const mine = json<{ predictions: Prediction[] }>(['predict', modelPath(zoo, 'lora-autoencoder', 'test', lora.id), '--run', out, '--json']);
-    expect(mine.predictions[0]).toMatchObject({ tree: 'lora-autoencoder', routedBy: 'only-tree' });
-    const mlp = m.trees['mlp-mnist'].models.find((x) => x.split === 'test')!;
-    const other = cli(['predict', modelPath(zoo, 'mlp-mnist', 'test', mlp.id), '--run', out]);
-    expect(other.status).not.toBe(0);
-    expect(other.err).toMatch(/its tensors are not those of tree "lora-autoencoder", the run's only tree/);
+    expect(mine.predictions[0]).toMatchObject({ tree: 'lora-autoencoder', routedBy: 'signature', known: { tree: 'lora-autoencoder', split: 'test', classes: lora.classes } });
+    const trainLora = m.trees['lora-autoencoder'].models.find((x) => x.split === 'train')!;
+    expect(cli(['predict', modelPath(zoo, 'lora-autoencoder', 'train', trainLora.id), '--run', out]).out).toMatch(/the zoo's train model, trained on: .*\(seen in training: not a held-out prediction\)/);
+    for (const tree of ['mlp-mnist', 'mlp-quickdraw-seed2']) {
+      const mlp = m.trees[tree].models.find((x) => x.split === 'test')!;
+      const other = cli(['predict', modelPath(zoo, tree, 'test', mlp.id), '--run', out]);
+      expect(other.status).not.toBe(0);
+      expect(other.err).toMatch(new RegExp(`its weights place it in tree "${tree}" of the zoo \\(by distance\\), which this run has no experts for \\(it trained lora-autoencoder\\)`));
+    }
   }, 600_000);
 
   it('gives text-aligned heads their own optimisation settings (--text-*), the architecture of the run, each expert its seed', () => {
@@ -215,11 +220,36 @@ describe('probex train / eval / predict / search on the tiny zoo', () => {
     expect(r.err).toMatch(/--epochs must be a positive whole number, got "ten"/);
     expect(cli(['train', '--zoo', zoo, '--out', join(zoo, 'run2'), '--text-epochs', '0']).err).toMatch(/--text-epochs must be a positive whole number, got "0"/);
     const e = cli(['eval', '--run', join(zoo, 'nothing')]);
-    expect(e.err).toMatch(/no run\.json/);
+    expect(e.err).toMatch(/nothing: no such folder \(a run is trained with/);
     const l = cli(['train', '--zoo', zoo, '--trees', 'mlp-mnist', '--layer', 'layers.9.weight', '--out', join(zoo, 'run3'), '--epochs', '1']);
     expect(l.err).toMatch(/no layer "layers\.9\.weight"/);
     expect(cli(['train', '--zoo', zoo, '--out', join(zoo, 'run2'), '--text-weight-decay=-1']).err).toMatch(/--text-weight-decay must be a number >= 0, got "-1"/);
     expect(cli(['train', '--zoo', zoo, '--out', join(zoo, 'zoo.json')]).err).toMatch(/zoo\.json is a file, not a folder/);
+    // A negative number after a flag is that flag's value, checked by the flag's own rule.
+    expect(cli(['train', '--zoo', zoo, '--out', join(zoo, 'run2'), '--epochs', '-1']).err).toMatch(/--epochs must be a positive whole number, got "-1"/);
+    // Zoo and run folders are told apart.
+    expect(cli(['train', '--zoo', zoo, '--out', zoo, '--epochs', '1']).err).toMatch(new RegExp(`${zoo} is a zoo folder \\(zoo\\.json\\); train the run into another --out`));
+    expect(cli(['eval', '--run', zoo]).err).toMatch(/is a zoo folder \(zoo\.json\), not a run/);
+    expect(cli(['zoo', 'summary', run]).err).toMatch(new RegExp(`${run} is a run folder \\(run\\.json\\), not a zoo; its run was trained on zoo ${zoo}`));
+    expect(cli(['zoo', 'summary', join(zoo, 'mlp-mnist')]).err).toMatch(new RegExp(`is a folder inside zoo ${zoo}; give the zoo's own folder`));
+    expect(cli(['zoo', 'build', '--preset', 'tiny', '--out', run]).err).toMatch(/is a run folder \(run\.json\); build the zoo in another --out/);
+  }, 600_000);
+
+  it('keeps a run working from any folder: run.json records absolute paths, and a moved zoo is named', () => {
+    const out = join(zoo, 'run-relative');
+    const cwd = join(zoo, '..');
+    const script = join(process.cwd(), 'src/cli/probex.ts');
+    const tsx = join(process.cwd(), 'node_modules', '.bin', 'tsx');
+    const inDir = (dir: string, args: string[]): string => execFileSync(tsx, [script, ...args], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, XDG_RUNTIME_DIR: '/tmp' } });
+    inDir(cwd, ['train', '--zoo', relative(cwd, zoo), '--out', relative(cwd, out), '--trees', 'lora-autoencoder', '--methods', 'statnn', '--epochs', '2', '--validate-every', '1', '--json']);
+    const recorded = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as RunManifest;
+    expect(recorded.source.zoo).toBe(zoo);
+    expect(recorded.text!.file).toBe(join(zoo, 'text', 'use-lite.safetensors'));
+    expect(JSON.parse(inDir(tmpdir(), ['eval', '--run', out, '--json']).trim().split('\n').pop()!).rows.length).toBeGreaterThan(0);
+    recorded.source.zoo = join(zoo, 'moved-away');
+    writeFileSync(join(out, 'run.json'), JSON.stringify(recorded));
+    expect(cli(['eval', '--run', out]).err).toMatch(new RegExp(`the run's zoo ${zoo}/moved-away \\(recorded in ${out}/run\\.json\\) is not there; pass --zoo DIR`));
+    expect(cli(['eval', '--run', out, '--zoo', zoo, '--json']).status).toBe(0);
   }, 600_000);
 
   it('prints each command\'s usage for --help, and nothing else', () => {
@@ -230,6 +260,12 @@ describe('probex train / eval / predict / search on the tiny zoo', () => {
     expect(train.out).not.toMatch(/probex eval/);
     expect(cli(['zoo', 'build', '-h']).out).toMatch(/^usage:\n {2}probex zoo build [^\n]*\n$/);
     for (const cmd of ['eval', 'predict', 'search', 'route', 'inspect']) expect(cli([cmd, '--help']).out).toMatch(new RegExp(`^usage:\\n {2}probex ${cmd} `));
+    const bare = cli([]);
+    expect(bare.status).not.toBe(0);
+    expect(bare.err).toMatch(/name a command\nusage:/);
+    expect(cli(['zoo']).err).toMatch(/^probex: zoo needs a subcommand: build or summary\n$/);
+    expect(cli(['zoo', 'sumary']).err).toMatch(/zoo needs a subcommand: build or summary \(got "sumary"\)/);
+    expect(cli(['frobnicate']).err).toMatch(/^probex: unknown command "frobnicate" \(commands: zoo build, .*\)\n$/);
   }, 120_000);
 
   it('refuses to score a run on other models than it trained on (the test split would hold training models)', () => {

@@ -14,9 +14,9 @@ export async function evalCommand(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { ...SOURCE_OPTIONS, run: { type: 'string' }, json: { type: 'boolean', default: false } } });
   if (!values.run) throw new Error('eval needs --run RUN (a folder made by `probex train`)');
   const run = readRun(values.run);
-  const src = runSource(values, run);
+  const src = runSource(values, run, values.run);
   const { trees } = resolveTrees(src);
-  const text = resolveText({ ...src, text: values.text ?? run.text?.file });
+  const text = resolveText(src);
   const engine = await startEngine();
   const log = values.json ? (s: string) => process.stderr.write(`${s}\n`) : (s: string) => console.log(s);
   log(`adapter: ${engine.info.description}${engine.info.isSoftware ? ' [software adapter]' : ''}`);

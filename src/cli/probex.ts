@@ -2,6 +2,7 @@
 // `predict`, `search`. Every command takes --json for machine-readable output; errors print one line naming the
 // problem and exit non-zero.
 import { parseArgs } from 'node:util';
+import { joinNegativeValues } from './args.ts';
 import { startEngine } from './engine.ts';
 import { buildZoo, checkBuildOptions } from '../probex/zoo/build.ts';
 import { summarizeZoo, formatSummary } from '../probex/zoo/summary.ts';
@@ -124,14 +125,16 @@ async function main(argv: string[]): Promise<void> {
   if (cmd === 'eval') return evalCommand(argv.slice(1));
   if (cmd === 'predict') return predictCommand(argv.slice(1));
   if (cmd === 'search') return searchCommand(argv.slice(1));
-  if (!cmd || cmd === 'help') {
+  if (cmd === 'help') {
     console.log(USAGE);
     return;
   }
-  throw new Error(`unknown command "${argv.join(' ')}"\n${USAGE}`);
+  if (!cmd) throw new Error(`name a command\n${USAGE}`);
+  if (cmd === 'zoo') throw new Error(`zoo needs a subcommand: build or summary${sub ? ` (got "${sub}")` : ''}`);
+  throw new Error(`unknown command "${cmd}" (commands: zoo build, zoo summary, inspect, route, train, eval, predict, search; probex --help shows their options)`);
 }
 
-main(process.argv.slice(2)).catch((e: unknown) => {
+main(joinNegativeValues(process.argv.slice(2))).catch((e: unknown) => {
   const message = e instanceof Error ? e.message : String(e);
   if (process.argv.includes('--json')) console.log(JSON.stringify({ error: message }));
   else console.error(`probex: ${message}`);

@@ -6,7 +6,9 @@ import { Expert } from '../probex/expert.ts';
 import { embedModel, embedText, runOnFiles, search } from '../probex/api.ts';
 import { Router } from '../probex/routing/router.ts';
 import { compareSignatures, parseSignature, signature } from '../probex/routing/signature.ts';
-import type { TreeSamples } from '../probex/data/samples.ts';
+import { zooSamples, type TreeSamples } from '../probex/data/samples.ts';
+import { readManifest } from '../probex/zoo/manifest.ts';
+import { resolve } from 'node:path';
 import { loadRunExpert, readRun, type RunManifest, type TreeRun } from '../probex/run.ts';
 import { loadUseLite } from '../probex/text/use-lite.ts';
 import { textRows } from '../probex/train.ts';
@@ -29,6 +31,16 @@ export interface Prediction {
   classes?: { class: string; probability: number }[];
   /** Nearest class prompts under the text-aligned expert (seen and held-out classes). */
   prompts?: { class: string; heldout: boolean; cosine: number }[];
+  /** The file is one of the zoo's own: its tree, split ('base' for a base) and recorded classes. A train or val model
+   * was seen in training (seed 0's split), so its prediction is not a held-out one. */
+  known?: { tree: string; split: string; classes: string[] };
+}
+
+/** Every tree of a zoo that has models (routing considers them all, not only those the run trained). */
+function builtTrees(zoo: string): TreeSamples[] {
+  const m = readManifest(zoo);
+  const names = m ? Object.entries(m.trees).filter(([, t]) => t.models.length > 0).map(([n]) => n) : [];
+  return zooSamples(zoo, names, () => {});
 }
 
 /** With one tree nothing is routed, but a file of another architecture must not be scored as if it were the tree's. */
@@ -48,11 +60,18 @@ export async function predictCommand(args: string[]): Promise<void> {
   if (!values.run) throw new Error('predict needs --run RUN');
   const top = positiveNumber('top', values.top, true) ?? 5;
   const run = readRun(values.run);
-  const src = runSource(values, run);
+  const src = runSource(values, run, values.run);
   const { trees } = resolveTrees(src);
-  const text = resolveText({ ...src, text: values.text ?? run.text?.file });
+  const text = resolveText(src);
   const engine = await startEngine();
-  const router = trees.length > 1 ? Router.fromTrees(trees) : null;
+  // Route among all of the zoo's trees: a model of a tree the run did not train must not be scored by another's expert.
+  const zooTrees = src.zoo ? builtTrees(src.zoo) : trees;
+  const router = zooTrees.length > 1 ? Router.fromTrees(zooTrees) : null;
+  const known = new Map<string, NonNullable<Prediction['known']>>();
+  for (const t of zooTrees) {
+    for (const m of t.models) known.set(resolve(m.path), { tree: t.tree, split: m.split, classes: m.classes });
+    if (t.base) known.set(resolve(t.base), { tree: t.tree, split: 'base', classes: [] });
+  }
   const experts = new Map<string, Expert>();
   const expertFor = (file: string): Expert => {
     let e = experts.get(file);
@@ -62,8 +81,11 @@ export async function predictCommand(args: string[]): Promise<void> {
   const predictions: Prediction[] = [];
   for (const file of positionals) {
     const routed = router ? router.route(file) : onlyTree(trees[0], file);
+    if (!trees.some((t) => t.tree === routed.tree)) {
+      throw new Error(`${file}: its weights place it in tree "${routed.tree}" of the zoo (by ${routed.by}), which this run has no experts for (it trained ${trees.map((t) => t.tree).join(', ')})`);
+    }
     const tr = treeRun(run, routed.tree);
-    const result: Prediction = { file, tree: routed.tree, routedBy: routed.by, distances: routed.distances, layer: tr.layer };
+    const result: Prediction = { file, tree: routed.tree, routedBy: routed.by, distances: routed.distances, layer: tr.layer, known: known.get(resolve(file)) };
     const cls = tr.experts.find((e) => e.method === 'probex' && e.head === 'classes');
     if (cls) {
       const expert = expertFor(cls.file);
@@ -84,7 +106,13 @@ export async function predictCommand(args: string[]): Promise<void> {
     predictions.push(result);
     if (!values.json) {
       console.log(`${file}: tree ${result.tree} (by ${result.routedBy}), layer ${result.layer}`);
-      for (const c of result.classes ?? []) console.log(`  ${c.class.padEnd(24)} ${(100 * c.probability).toFixed(1)}%`);
+      const k = result.known;
+      if (k) {
+        const seen = k.split === 'train' || k.split === 'val';
+        console.log(`  the zoo's ${k.split === 'base' ? 'base model' : `${k.split} model, trained on: ${k.classes.join(', ')}`}${seen ? ' (seen in training: not a held-out prediction)' : ''}`);
+      }
+      const multi = treeRun(run, result.tree).task === 'multi-label';
+      for (const c of result.classes ?? []) console.log(`  ${c.class.padEnd(24)} ${(100 * c.probability).toFixed(1)}%${multi && c.probability >= 0.5 ? '  (predicted)' : ''}`);
       if (result.prompts) {
         console.log('  nearest class prompts:');
         for (const p of result.prompts) console.log(`    ${p.class.padEnd(22)} cosine ${p.cosine.toFixed(3)}${p.heldout ? ' (held out)' : ''}`);
@@ -109,7 +137,7 @@ export async function searchCommand(args: string[]): Promise<void> {
   if (!values.run) throw new Error('search needs --run RUN');
   const top = positiveNumber('top', values.top, true) ?? 10;
   const run = readRun(values.run);
-  const src = runSource(values, run);
+  const src = runSource(values, run, values.run);
   const { trees } = resolveTrees(src);
   const withText = (run.seeds[0]?.trees ?? []).filter((t) => t.experts.some((e) => e.method === 'probex' && e.head === 'text'));
   if (withText.length === 0) throw new Error(`${values.run}: no text-aligned ProbeX expert (train one on a tree of single-class models with text embeddings)`);

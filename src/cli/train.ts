@@ -1,9 +1,11 @@
 // `probex train`: experts (ProbeX and the baselines, both heads where the tree has them) for every tree of a zoo or a
 // Model-J subset, optionally with a layer sweep and several model-split seeds.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startEngine } from './engine.ts';
 import { METHODS, type Method } from '../probex/expert.ts';
-import { trainRun, type RunConfig } from '../probex/run.ts';
+import { readRun, trainRun, type RunConfig, type RunManifest } from '../probex/run.ts';
 import type { TrainConfig } from '../probex/train.ts';
 import { SOURCE_OPTIONS, positiveNumber, resolveText, resolveTrees } from './source.ts';
 
@@ -73,6 +75,8 @@ export async function trainCommand(args: string[]): Promise<void> {
   const engine = await startEngine();
   const log = values.json ? (s: string) => process.stderr.write(`${s}\n`) : (s: string) => console.log(s);
   log(`adapter: ${engine.info.description}${engine.info.isSoftware ? ' [software adapter]' : ''}`);
+  const count = (m: RunManifest): number => m.seeds.reduce((n, s) => n + s.trees.reduce((k, t) => k + t.experts.length, 0) + s.shared.length, 0);
+  const before = existsSync(join(values.out, 'run.json')) ? count(readRun(values.out)) : 0;
   const t0 = performance.now();
   const run = await trainRun({
     trees,
@@ -89,6 +93,6 @@ export async function trainCommand(args: string[]): Promise<void> {
   });
   const seconds = (performance.now() - t0) / 1000;
   if (values.json) console.log(JSON.stringify({ run: values.out, seconds, adapter: engine.info, manifest: run }));
-  else console.log(`trained ${run.seeds.reduce((n, s) => n + s.trees.reduce((k, t) => k + t.experts.length, 0) + s.shared.length, 0)} experts in ${seconds.toFixed(1)} s -> ${values.out}`);
+  else console.log(`trained ${count(run) - before} experts in ${seconds.toFixed(1)} s${before ? ` (${before} already there)` : ''} -> ${values.out}`);
   engine.destroy();
 }

@@ -15,6 +15,8 @@ export interface MetricRow {
   tree: string;
   /** e.g. probex, dense-z, statnn, probex-text, probex (shared). */
   method: string;
+  /** The layer this seed's expert read (a sweep may pick another per seed). */
+  layer: string;
   metrics: Record<string, number>;
   parameters: number;
   seconds: number;
@@ -125,7 +127,7 @@ async function evaluateTree(o: EvaluateOptions, run: RunManifest, seed: number, 
           if (zs !== expert) zs.dispose();
         }
       }
-      rows.push({ seed, tree: t.tree, method: e.head === 'text' ? `${e.method}-text` : e.method, metrics, parameters: e.parameters, seconds: e.seconds });
+      rows.push({ seed, tree: t.tree, method: e.head === 'text' ? `${e.method}-text` : e.method, layer: rec.layer, metrics, parameters: e.parameters, seconds: e.seconds });
       log(`  seed ${seed} ${t.tree} ${rows[rows.length - 1].method}: ${fmtMetrics(metrics)}`);
     } catch (err) {
       throw new Error(`split seed ${seed}, tree "${t.tree}", ${e.method}${e.head === 'text' ? ' text-aligned' : ''} (${e.file}): ${err instanceof Error ? err.message : err}`);
@@ -158,7 +160,7 @@ async function evaluateShared(o: EvaluateOptions, seed: number, trees: TreeSampl
         mAP: meanAveragePrecision(pick, targets, n, cols.length),
         topk_recovery: topKRecovery(pick, targets, n, cols.length),
       };
-      rows.push({ seed, tree: name, method: 'probex-shared', metrics, parameters: rec.parameters, seconds: rec.seconds });
+      rows.push({ seed, tree: name, method: 'probex-shared', layer: rec.layer, metrics, parameters: rec.parameters, seconds: rec.seconds });
       log(`  seed ${seed} ${name} probex-shared: ${fmtMetrics(metrics)}`);
       disposeSplit(test);
     }

@@ -6,11 +6,23 @@ import type { MetricRow } from './evaluate.ts';
 export interface ResultRow {
   tree: string;
   method: string;
+  /** The layer the experts read, or, where seeds differ (a sweep), each layer with its seeds: "a (seeds 0, 2); b (seed 1)". */
+  layer: string;
   seeds: number;
   /** n: the seeds the metric was measured on, when fewer than `seeds` (a split too small for it in the others). */
   metrics: Record<string, { mean: number; std: number; n?: number }>;
+  /** Parameters of one expert; where seeds' layers differ, the smallest, with `maxParameters` the largest. */
   parameters: number;
+  maxParameters?: number;
   trainSeconds: { mean: number; std: number };
+}
+
+/** One layer name, or each layer with the seeds that read it. */
+function layerCell(g: readonly MetricRow[]): string {
+  const by = new Map<string, number[]>();
+  for (const r of g) by.set(r.layer, [...(by.get(r.layer) ?? []), r.seed]);
+  if (by.size === 1) return g[0].layer;
+  return [...by].map(([l, seeds]) => `${l} (seed${seeds.length > 1 ? 's' : ''} ${seeds.join(', ')})`).join('; ');
 }
 
 export function aggregate(rows: readonly MetricRow[]): ResultRow[] {
@@ -30,7 +42,8 @@ export function aggregate(rows: readonly MetricRow[]): ResultRow[] {
       }
     }
     const t = meanStd(g.map((r) => r.seconds));
-    return { tree: g[0].tree, method: g[0].method, seeds: g.length, metrics, parameters: g[0].parameters, trainSeconds: { mean: t.mean, std: t.std } };
+    const [lo, hi] = [Math.min(...g.map((r) => r.parameters)), Math.max(...g.map((r) => r.parameters))];
+    return { tree: g[0].tree, method: g[0].method, layer: layerCell(g), seeds: g.length, metrics, parameters: lo, ...(hi > lo ? { maxParameters: hi } : {}), trainSeconds: { mean: t.mean, std: t.std } };
   });
 }
 
@@ -53,9 +66,10 @@ export function markdownTable(rows: readonly ResultRow[]): string {
     const rs = rows.filter(f.test);
     if (!rs.length) continue;
     const cols = f.metrics.filter((m) => rs.some((r) => m in r.metrics));
-    out.push(`### ${f.title}`, '', `| tree | method | ${cols.join(' | ')} | parameters | train s | seeds |`, `|${'---|'.repeat(cols.length + 5)}`);
+    out.push(`### ${f.title}`, '', `| tree | method | layer | ${cols.join(' | ')} | parameters | train s | seeds |`, `|${'---|'.repeat(cols.length + 6)}`);
     for (const r of [...rs].sort((a, b) => a.tree.localeCompare(b.tree) || a.method.localeCompare(b.method))) {
-      out.push(`| ${r.tree} | ${r.method} | ${cols.map((m) => cell(r.metrics[m])).join(' | ')} | ${fmtParams(r.parameters)} | ${r.trainSeconds.mean.toFixed(1)} | ${r.seeds} |`);
+      const params = r.maxParameters ? `${fmtParams(r.parameters)}-${fmtParams(r.maxParameters)}` : fmtParams(r.parameters);
+      out.push(`| ${r.tree} | ${r.method} | ${r.layer} | ${cols.map((m) => cell(r.metrics[m])).join(' | ')} | ${params} | ${r.trainSeconds.mean.toFixed(1)} | ${r.seeds} |`);
     }
     out.push('');
   }

@@ -86,7 +86,11 @@ export const runPath = (run: string): string => join(run, 'run.json');
 
 export function readRun(run: string): RunManifest {
   const p = runPath(run);
-  if (!existsSync(p)) throw new Error(`${run}: no run.json (train one with \`probex train --zoo DIR --out ${run}\`)`);
+  if (!existsSync(p)) {
+    if (!existsSync(run)) throw new Error(`${run}: no such folder (a run is trained with \`probex train --zoo DIR --out ${run}\`)`);
+    if (existsSync(join(run, 'zoo.json'))) throw new Error(`${run} is a zoo folder (zoo.json), not a run; give --run the folder \`probex train --out\` wrote`);
+    throw new Error(`${run}: not a run (no run.json; \`probex train --zoo DIR --out ${run}\` makes one)`);
+  }
   return readJsonFile<RunManifest>(p, RUN_FORMAT);
 }
 
@@ -146,6 +150,7 @@ export const withRunLock = <T>(run: string, work: () => Promise<T>): Promise<T> 
  * after every expert, and experts whose checkpoints exist are not trained again. */
 export async function trainRun(o: TrainRunOptions): Promise<RunManifest> {
   if (existsSync(o.out) && !statSync(o.out).isDirectory()) throw new Error(`${o.out} is a file, not a folder; choose another --out`);
+  if (existsSync(join(o.out, 'zoo.json'))) throw new Error(`${o.out} is a zoo folder (zoo.json); train the run into another --out`);
   return withRunLock(o.out, () => trainLocked(o));
 }
 
@@ -251,6 +256,10 @@ async function trainShared(trees: TreeSamples[], chosen: Map<string, { layer: st
     const c = chosen.get(t.tree)!;
     const key = `${c.layer}|${c.shape.join('x')}`;
     groups.set(key, [...(groups.get(key) ?? []), t]);
+  }
+  const multi = [...groups.values()].flat();
+  if (multi.length >= 2 && [...groups.values()].every((g) => g.length < 2)) {
+    log(`  shared ProbeX skipped for split seed ${seed}: no two multi-label trees chose the same layer (${multi.map((t) => `${t.tree}: ${chosen.get(t.tree)!.layer}`).join(', ')})`);
   }
   for (const [key, group] of groups) {
     if (group.length < 2) continue;

@@ -78,7 +78,10 @@ export function headerLength(first8: Uint8Array, fileLength: number, where = 'sa
   if (fileLength < 8 || first8.byteLength < 8) throw new Error(`${where}: file of ${fileLength} bytes is too short for a header`);
   const len = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
   if (len > BigInt(Math.min(MAX_HEADER, fileLength - 8))) {
-    throw new Error(`${where}: header length ${len} exceeds the file (${fileLength} bytes)`);
+    // A text file (JSON, a log) read as safetensors gives an absurd length: say what the bytes look like.
+    const text = [...first8.subarray(0, 8)].every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127));
+    const hint = text ? `; it starts with text ("${String.fromCharCode(...first8.subarray(0, 8)).replace(/\s+/g, ' ')}"), not a safetensors length word` : '';
+    throw new Error(`${where}: header length ${len} exceeds the file (${fileLength} bytes)${hint}`);
   }
   return Number(len);
 }

@@ -1,6 +1,6 @@
 // The models a ProbeX expert learns from, whatever their origin (a zoo built here, or downloaded Model-J folders):
 // where each model's file is, which tree and split it belongs to, and the classes it was fine-tuned on.
-import { readManifest } from '../zoo/manifest.ts';
+import { notAZoo, readManifest } from '../zoo/manifest.ts';
 import { basePath, modelPath, type Split } from '../zoo/layout.ts';
 
 export const SPLITS: readonly Split[] = ['train', 'val', 'test', 'val_holdout', 'test_holdout'];
@@ -45,7 +45,7 @@ export function treeSamples(tree: string, models: ModelSample[], base: string | 
  * warning (to stderr unless `warn` says otherwise), since its splits are then smaller than planned. */
 export function zooSamples(zoo: string, trees?: readonly string[], warn: (s: string) => void = (s) => console.warn(s)): TreeSamples[] {
   const m = readManifest(zoo);
-  if (!m) throw new Error(`${zoo}: no zoo.json (build one with \`probex zoo build --out ${zoo}\`)`);
+  if (!m) throw notAZoo(zoo);
   const names = trees ?? Object.keys(m.trees);
   return names.map((name) => {
     const t = m.trees[name];

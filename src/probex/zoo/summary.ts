@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { readJsonFile } from '../../node/files.ts';
 import { join } from 'node:path';
-import { readManifest } from './manifest.ts';
+import { notAZoo, readManifest } from './manifest.ts';
 import { classifierArch } from './models/registry.ts';
 import type { TreeSpec } from './presets.ts';
 
@@ -55,7 +55,7 @@ function architecture(spec: TreeSpec): string {
 
 export function summarizeZoo(zoo: string): ZooSummary {
   const m = readManifest(zoo);
-  if (!m) throw new Error(`${zoo}: no zoo.json (build one with \`probex zoo build --out ${zoo}\`)`);
+  if (!m) throw notAZoo(zoo);
   const signalFile = join(zoo, 'signal.json');
   const signal: LayerSignal[] = existsSync(signalFile) ? readJsonFile<LayerSignal[]>(signalFile, null) : [];
   const trees = Object.entries(m.trees).map(([name, t]): TreeSummary => {
@@ -90,7 +90,7 @@ export function summarizeZoo(zoo: string): ZooSummary {
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
 export function formatSummary(s: ZooSummary): string {
-  const lines = [`zoo ${s.zoo}: preset ${s.preset}, ${s.status}; ${s.seenClasses} seen + ${s.heldoutClasses} held-out fine-tuning classes`];
+  const lines = [`zoo ${s.zoo}: preset ${s.preset}, ${s.status}; class split ${s.seenClasses} seen + ${s.heldoutClasses} held-out fine-tuning classes (each tree draws its pool from these)`];
   const rows = s.trees.map((t) => {
     const counts = Object.entries(t.counts).map(([k, v]) => `${k} ${v.done}/${v.planned}`).join(', ');
     const base = !t.base ? '-' : t.base.accuracy !== undefined ? `${pct(t.base.accuracy)} acc, ${t.pretrain}` : `MSE ${t.base.loss?.toFixed(4)}, ${t.pretrain}`;
