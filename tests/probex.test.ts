@@ -258,7 +258,8 @@ describe('probex train / eval / predict / search on the tiny zoo', () => {
     expect(train.out).toMatch(/^usage:\n {2}probex train /);
     expect(train.out).toMatch(/--text-lr X/);
     expect(train.out).not.toMatch(/probex eval/);
-    expect(cli(['zoo', 'build', '-h']).out).toMatch(/^usage:\n {2}probex zoo build [^\n]*\n$/);
+    expect(cli(['zoo', 'build', '-h']).out).toMatch(/^usage:\n {2}probex zoo build [^\n]*\n {15}\(preset default: default[^\n]*\n$/);
+    expect(train.out).toMatch(/defaults, the paper's: classes epochs 500, lr 1e-3/);
     for (const cmd of ['eval', 'predict', 'search', 'route', 'inspect']) expect(cli([cmd, '--help']).out).toMatch(new RegExp(`^usage:\\n {2}probex ${cmd} `));
     const bare = cli([]);
     expect(bare.status).not.toBe(0);

@@ -16,7 +16,8 @@ import { routeCommand } from './route.ts';
 import { positiveNumber } from './source.ts';
 
 const USAGE = `usage:
-  probex zoo build [--preset tiny|medium|default] [--out DIR] [--trees a,b] [--max-models N] [--chunk N] [--json]
+  probex zoo build [--preset tiny|medium|default] --out DIR [--trees a,b] [--max-models N] [--chunk N] [--json]
+               (preset default: default; chunk: the preset's; a rerun resumes)
   probex zoo summary DIR [--signal] [--json]
   probex inspect FILE.safetensors [--json]
   probex route --zoo DIR [--trees a,b] [--json]
@@ -25,9 +26,13 @@ const USAGE = `usage:
                [--epochs N] [--lr X] [--weight-decay X] [--batch N] [--validate-every N]   (discriminative heads)
                [--text-epochs N] [--text-lr X] [--text-weight-decay X] [--text-batch N] [--text-validate-every N]
                [--probes N] [--proj N] [--rep N] [--stat-hidden N] [--learn-scale] [--text EMBEDDINGS.safetensors] [--json]
-  probex eval --run RUN [--zoo DIR | --modelj DIR --subset NAME] [--json]
-  probex predict FILE.safetensors [FILE ...] --run RUN [--top K] [--json]
-  probex search "<text>" --run RUN [--top K] [--json]`;
+               (defaults, the paper's: classes epochs 500, lr 1e-3, weight decay 1e-5, batch 128, validate every 25;
+               text epochs 200, lr 2e-3, weight decay 0, batch 128, validate every 10; probes = proj = rep = 128,
+               stat-hidden 256; layer: the largest matrix after the input layer; seeds 1; every method, shared on)
+  probex eval --run RUN [--zoo DIR | --modelj DIR --subset NAME] [--text FILE] [--json]
+  probex predict FILE.safetensors [FILE ...] --run RUN [--zoo DIR] [--text FILE] [--top K (5)] [--json]
+  probex search "<text>" --run RUN [--zoo DIR] [--top K (10)] [--json]
+               (eval, predict, search: the run's own zoo and text embeddings unless --zoo / --text say otherwise)`;
 
 async function zooBuild(args: string[]): Promise<void> {
   const { values } = parseArgs({
