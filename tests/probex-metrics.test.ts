@@ -420,6 +420,11 @@ describe('the results table', () => {
     expect(r).toMatchObject({ parameters: 10_300, maxParameters: 2_200_000 });
     expect(markdownTable([r])).toContain('| t | probex | a (seeds 0, 2); b (seed 1) | 0.600 ± 0.100 | 10.3k-2.20M | 1.0 | 3 |');
   });
+
+  it('shows a rate that is exactly 1 as a rate, and a count of models as a count', () => {
+    const row = (seed: number): MetricRow => ({ seed, tree: 't', method: 'probex', layer: 'l', metrics: { scored: 10, top1: 1 }, parameters: 10, seconds: 1 });
+    expect(markdownTable(aggregate([row(0), row(1)]))).toContain('| t | probex | l | 10 | 1.000 ± 0.000 | 10 | 1.0 | 2 |');
+  });
 });
 
 describe('split digests', () => {

@@ -172,7 +172,7 @@ async function evaluateShared(o: EvaluateOptions, seed: number, trees: TreeSampl
 
 export function fmtMetrics(m: Record<string, number>): string {
   return Object.entries(m)
-    .map(([k, v]) => `${k} ${v.toFixed(3)}`)
+    .map(([k, v]) => `${k} ${k === 'scored' ? String(v) : v.toFixed(3)}`)
     .join(', ');
 }
 
