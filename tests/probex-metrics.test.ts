@@ -424,6 +424,7 @@ describe('the results table', () => {
   it('shows a rate that is exactly 1 as a rate, and a count of models as a count', () => {
     const row = (seed: number): MetricRow => ({ seed, tree: 't', method: 'probex', layer: 'l', metrics: { scored: 10, top1: 1 }, parameters: 10, seconds: 1 });
     expect(markdownTable(aggregate([row(0), row(1)]))).toContain('| t | probex | l | 10 | 1.000 ± 0.000 | 10 | 1.0 | 2 |');
+    expect(markdownTable(aggregate([row(0)]))).toContain('| t | probex | l | 10 | 1.000 | 10 | 1.0 | 1 |'); // one seed: no spread
   });
 });
 

@@ -50,8 +50,14 @@ export function aggregate(rows: readonly MetricRow[]): ResultRow[] {
 /** Metrics that are counts, not rates: shown as numbers of models. */
 const COUNTS = new Set(['scored']);
 
-const cell = (v: { mean: number; std: number; n?: number } | undefined, metric: string): string =>
-  v ? `${COUNTS.has(metric) && v.std === 0 ? String(v.mean) : `${v.mean.toFixed(COUNTS.has(metric) ? 1 : 3)} ± ${v.std.toFixed(COUNTS.has(metric) ? 1 : 3)}`}${v.n !== undefined ? ` (${v.n} seeds)` : ''}` : '';
+/** mean ± std over the seeds that measured it; one seed has no spread to show. */
+function cell(v: { mean: number; std: number; n?: number } | undefined, metric: string, seeds: number): string {
+  if (!v) return '';
+  const digits = COUNTS.has(metric) ? 1 : 3;
+  const one = (v.n ?? seeds) === 1;
+  const value = COUNTS.has(metric) && v.std === 0 ? String(v.mean) : one ? v.mean.toFixed(digits) : `${v.mean.toFixed(digits)} ± ${v.std.toFixed(digits)}`;
+  return `${value}${v.n !== undefined ? ` (${v.n} seed${v.n === 1 ? '' : 's'})` : ''}`;
+}
 
 function fmtParams(n: number): string {
   return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n);
@@ -72,7 +78,7 @@ export function markdownTable(rows: readonly ResultRow[]): string {
     out.push(`### ${f.title}`, '', `| tree | method | layer | ${cols.join(' | ')} | parameters | train s | seeds |`, `|${'---|'.repeat(cols.length + 6)}`);
     for (const r of [...rs].sort((a, b) => a.tree.localeCompare(b.tree) || a.method.localeCompare(b.method))) {
       const params = r.maxParameters ? `${fmtParams(r.parameters)}-${fmtParams(r.maxParameters)}` : fmtParams(r.parameters);
-      out.push(`| ${r.tree} | ${r.method} | ${r.layer} | ${cols.map((m) => cell(r.metrics[m], m)).join(' | ')} | ${params} | ${r.trainSeconds.mean.toFixed(1)} | ${r.seeds} |`);
+      out.push(`| ${r.tree} | ${r.method} | ${r.layer} | ${cols.map((m) => cell(r.metrics[m], m, r.seeds)).join(' | ')} | ${params} | ${r.trainSeconds.mean.toFixed(1)} | ${r.seeds} |`);
     }
     out.push('');
   }
