@@ -1,8 +1,14 @@
 // Prints the WebGPU adapter the engine gets in Node (exit 1 if there is none): `npm run adapter [-- --json]`.
+import { parseArgs } from 'node:util';
 import { initNode } from '../src/node/index.ts';
 
 const json = process.argv.includes('--json');
 try {
+  const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } });
+  if (values.help) {
+    console.log('usage: npm run adapter [-- --json]   (the WebGPU adapter the engine gets in Node, its features and limits)');
+    process.exit(0);
+  }
   const engine = await initNode();
   const { info } = engine;
   if (json) console.log(JSON.stringify(info));
