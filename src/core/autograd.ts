@@ -35,6 +35,9 @@ export interface BackwardOptions {
 export function backward(root: Tensor, opts: BackwardOptions = {}): void {
   if (!root.requiresGrad) throw new Error('backward: the tensor does not require grad (no parameter reaches it)');
   if (!opts.grad && root.size !== 1) throw new Error(`backward: needs a scalar or an explicit grad, got ${fmt(root.shape)}`);
+  if (opts.grad && (opts.grad.dtype !== 'f32' || opts.grad.shape.length !== root.shape.length || opts.grad.shape.some((d, i) => d !== root.shape[i]))) {
+    throw new Error(`backward: grad ${fmt(opts.grad.shape)} ${opts.grad.dtype} does not match the tensor ${fmt(root.shape)} f32`);
+  }
   noGrad(() => {
     const order = topoOrder(root);
     const grads = new Map<Tensor, Tensor>();
@@ -45,6 +48,10 @@ export function backward(root: Tensor, opts: BackwardOptions = {}): void {
       if (!g) continue;
       grads.delete(t);
       if (!t.node) {
+        if (t.madeBy) {
+          // An op's result whose graph an earlier backward freed: going on would stop here and give its inputs nothing.
+          throw new Error(`backward: the graph behind a result of ${t.madeBy} ${fmt(t.shape)} was freed by an earlier backward; pass { retainGraph: true } to that one to go through it again`);
+        }
         if (t.grad) {
           axpyInto(t.grad, g);
           g.dispose();

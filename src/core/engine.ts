@@ -115,6 +115,13 @@ export class Engine {
     for (const name of Object.keys(args.buffers)) {
       if (!iface.bindings.some((b) => b.name === name)) throw new Error(`kernel "${shader}" has no binding "${name}"`);
     }
+    // WebGPU refuses a buffer bound writable and bound again in the same dispatch, but only at submit, where the error
+    // names no op and loses the whole batch: say it here, with the kernel and the bindings.
+    for (const b of iface.bindings) {
+      const buf = b.kind === 'read_write' ? args.buffers[b.name] : undefined;
+      const other = buf && Object.keys(args.buffers).find((n) => n !== b.name && args.buffers[n] === buf);
+      if (other) throw new Error(`kernel "${shader}": one buffer is bound both as "${b.name}" (written) and as "${other}"; the output must be another tensor than its inputs`);
+    }
     const bindGroup = this.bindGroup(shader, kernel, args.buffers, offset);
     const groups = args.workgroups ?? this.grid(args.threads ?? 0, iface.workgroupSize[0], args.constants);
     if (groups[0] === 0 || groups[1] === 0 || groups[2] === 0) return;

@@ -18,6 +18,7 @@ export function record(out: Tensor, op: string, inputs: Tensor[], backward: Grap
   if (disabled === 0 && inputs.some((t) => t.requiresGrad)) {
     out.requiresGrad = true;
     out.node = { op, inputs, backward };
+    out.madeBy = op;
   }
   return out;
 }

@@ -50,6 +50,9 @@ export class Tensor {
   /** Accumulated gradient of a leaf, filled by backward(). */
   grad: Tensor | null = null;
   node: GraphNode | null = null;
+  /** The op that made this tensor, when it was recorded for autograd: it stays after backward frees `node`, so the
+   * tensor is never taken for a leaf (a parameter) afterwards. */
+  madeBy: string | null = null;
   name?: string;
   private storage: Storage | null;
 
@@ -156,9 +159,13 @@ export function tidy<T extends Kept>(fn: () => T): T {
   let result: T;
   try {
     result = fn();
-  } finally {
+  } catch (e) {
+    // Nothing is returned from a throw: free what fn made, as a normal return would have.
     scopes.pop();
+    for (const t of scope) t.dispose();
+    throw e;
   }
+  scopes.pop();
   const returned = new Set<Tensor>();
   collect(result, returned);
   for (const t of scope) {

@@ -3,14 +3,24 @@
 import { Tensor } from '../tensor.ts';
 
 export abstract class Module {
-  /** Every parameter (leaf tensor with requiresGrad) under this module, with dotted names. */
+  /** Every parameter (leaf tensor with requiresGrad) under this module, with dotted names; a parameter reached twice
+   * (tied weights) is listed once, under its first name, so an optimizer updates it once a step. */
   namedParameters(prefix = ''): [string, Tensor][] {
     const out: [string, Tensor][] = [];
+    const seen = new Set<Tensor>();
     const visit = (value: unknown, name: string): void => {
       if (value instanceof Tensor) {
-        if (value.requiresGrad && !value.node) out.push([name, value]);
+        if (value.requiresGrad && !value.madeBy && !seen.has(value)) {
+          seen.add(value);
+          out.push([name, value]);
+        }
       } else if (value instanceof Module) {
-        out.push(...value.namedParameters(`${name}.`));
+        for (const [n, t] of value.namedParameters(`${name}.`)) {
+          if (!seen.has(t)) {
+            seen.add(t);
+            out.push([n, t]);
+          }
+        }
       } else if (Array.isArray(value)) {
         value.forEach((v, i) => visit(v, `${name}.${i}`));
       }

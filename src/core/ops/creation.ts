@@ -69,6 +69,7 @@ export function zerosLike(t: Tensor): Tensor {
 
 /** A leaf tensor that collects gradients. */
 export function parameter(t: Tensor, name?: string): Tensor {
+  if (t.madeBy) throw new Error(`parameter: a result of ${t.madeBy} ${t.toString()} is part of a graph, not a leaf; detach() it first`);
   t.requiresGrad = true;
   if (name) t.name = name;
   return t;

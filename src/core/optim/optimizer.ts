@@ -10,8 +10,12 @@ export abstract class Optimizer {
   step = 0;
 
   constructor(readonly params: Tensor[]) {
+    const seen = new Set<Tensor>();
     for (const p of params) {
-      if (!p.requiresGrad || p.dtype !== 'f32') throw new Error(`optimizer: ${p.name ?? p.toString()} is not an f32 parameter`);
+      if (!p.requiresGrad || p.dtype !== 'f32' || p.madeBy) throw new Error(`optimizer: ${p.name ?? p.toString()} is not an f32 parameter`);
+      // Listed twice, it would be updated twice a step.
+      if (seen.has(p)) throw new Error(`optimizer: ${p.name ?? p.toString()} is listed twice`);
+      seen.add(p);
     }
   }
 
@@ -80,6 +84,9 @@ export class Adam extends Optimizer {
   protected decoupled = false;
   private readonly groups: number;
   private scale: Tensor;
+  /** Updates each parameter has had: its bias correction counts its own steps (as torch.optim.Adam's state['step']),
+   * so a parameter whose first gradient comes late still takes a full first step. */
+  private readonly steps = new Map<Tensor, number>();
 
   constructor(params: Tensor[], readonly opts: AdamOptions) {
     super(params);
@@ -105,6 +112,8 @@ export class Adam extends Optimizer {
 
   protected apply(p: Tensor, g: Tensor): void {
     const [m1, m2] = this.slots(p, 2);
+    const t = (this.steps.get(p) ?? 0) + 1;
+    this.steps.set(p, t);
     const beta1 = this.opts.beta1 ?? 0.9;
     const beta2 = this.opts.beta2 ?? 0.999;
     const e = engine();
@@ -127,8 +136,8 @@ export class Adam extends Optimizer {
         beta2,
         eps: this.opts.eps ?? 1e-8,
         weight_decay: this.opts.weightDecay ?? (this.decoupled ? 0.01 : 0),
-        correction1: 1 - beta1 ** this.step,
-        correction2: 1 - beta2 ** this.step,
+        correction1: 1 - beta1 ** t,
+        correction2: 1 - beta2 ** t,
       },
     });
   }

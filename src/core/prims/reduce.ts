@@ -328,7 +328,12 @@ export function reduceK(op: ReduceOp, x: Tensor, axes?: number | readonly number
     shape = next;
   }
   const finalShape = reducedShape(x.shape, ax, keepdims);
-  if (cur === x) return viewAs(x, finalShape);
+  if (cur === x) {
+    // Nothing was reduced: a copy, not a view (a view of a parameter would change when the optimizer updates it).
+    const y = Tensor.empty(finalShape, x.dtype, `${op} over no axis`);
+    engine().copy(x.buffer, y.buffer, x.byteLength);
+    return y;
+  }
   const out = viewAs(cur, finalShape);
   cur.dispose();
   return out;
