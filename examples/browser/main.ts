@@ -4,7 +4,7 @@
 // auto=1 to start at once) preset the run.
 import { initEngine, type Engine, type PoolStats } from '../../src/core/index.ts';
 import { QUICKDRAW_SIZE, parseQuickdrawNdjson } from '../../src/datasets/quickdraw-format.ts';
-import { DEFAULT_CLASSES, classify, trainConfig, trainMlp, type TrainOptions, type TrainResult, type TrainedMlp } from '../shared/mlp-training.ts';
+import { DEFAULT_CLASSES, classify, numberFrom, trainConfig, trainMlp, type TrainOptions, type TrainResult, type TrainedMlp } from '../shared/mlp-training.ts';
 
 /** What the page shows, kept in one object that a test (or the console) can read. */
 export interface PageState {
@@ -93,13 +93,6 @@ async function fetchDrawings(name: string): Promise<Float32Array[]> {
   if (!res.ok || !res.body) throw new Error(`${url}: HTTP ${res.status}`);
   const text = await new Response(res.body.pipeThrough(new DecompressionStream('gzip'))).text();
   return parseQuickdrawNdjson(text, url);
-}
-
-/** A number typed into the form or the address; anything else is refused naming where it came from. */
-function numberFrom(where: string, raw: string): number {
-  const v = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(v)) throw new Error(`${where}: expected a number, got "${raw}"`);
-  return v;
 }
 
 /** The options only the address sets; a bad one is reported at load (edit the address to change it). */

@@ -4,12 +4,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
-import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { listQuickdrawClasses, quickdrawDrawingsDir } from '../../src/datasets/quickdraw.ts';
+import { joinNegativeValues, runIfMain } from '../../src/cli/args.ts';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 
@@ -78,6 +78,7 @@ export async function startExampleServer(port = 0): Promise<ExampleServer> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
+    args: joinNegativeValues(process.argv.slice(2)),
     options: { port: { type: 'string', default: '8080' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
   });
   if (values.help) {
@@ -91,12 +92,4 @@ async function main(): Promise<void> {
   else console.log(`serving the QuickDraw MLP page at ${server.url} (open it in a browser with WebGPU; Ctrl-C stops)`);
 }
 
-const entry = process.argv[1];
-if (entry && import.meta.url === pathToFileURL(realpathSync(entry)).href) {
-  main().catch((err: unknown) => {
-    const message = err instanceof Error ? err.message : String(err);
-    if (process.argv.includes('--json')) console.log(JSON.stringify({ error: message }));
-    else console.error(`example:browser: ${message}`);
-    process.exitCode = 1;
-  });
-}
+runIfMain(import.meta.url, main, 'example:browser: ');

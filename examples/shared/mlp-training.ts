@@ -159,6 +159,13 @@ export interface TrainResult {
   timeMs: { load: number; train: number; total: number };
 }
 
+/** A number typed by a user (a flag, a form field, an address parameter); anything else is refused naming `where`. */
+export function numberFrom(where: string, raw: string): number {
+  const v = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(v)) throw new Error(`${where}: expected a number, got "${raw}"`);
+  return v;
+}
+
 /** The widest hidden layer the examples accept. */
 export const MAX_HIDDEN = 16384;
 

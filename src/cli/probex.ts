@@ -2,7 +2,7 @@
 // `predict`, `search`. Every command takes --json for machine-readable output; errors print one line naming the
 // problem and exit non-zero.
 import { parseArgs } from 'node:util';
-import { joinNegativeValues } from './args.ts';
+import { joinNegativeValues, reportFailure } from './args.ts';
 import { startEngine } from './engine.ts';
 import { buildZoo, checkBuildOptions } from '../probex/zoo/build.ts';
 import { summarizeZoo, formatSummary } from '../probex/zoo/summary.ts';
@@ -140,8 +140,6 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(joinNegativeValues(process.argv.slice(2))).catch((e: unknown) => {
-  const message = e instanceof Error ? e.message : String(e);
-  if (process.argv.includes('--json')) console.log(JSON.stringify({ error: message }));
-  else console.error(`probex: ${message}`);
+  reportFailure(e, 'probex: ');
   process.exit(1);
 });

@@ -111,8 +111,7 @@ export async function predictCommand(args: string[]): Promise<void> {
         const seen = k.split === 'train' || k.split === 'val';
         console.log(`  the zoo's ${k.split === 'base' ? 'base model' : `${k.split} model, trained on: ${k.classes.join(', ')}`}${seen ? ' (seen in training: not a held-out prediction)' : ''}`);
       }
-      const multi = treeRun(run, result.tree).task === 'multi-label';
-      for (const c of result.classes ?? []) console.log(`  ${c.class.padEnd(24)} ${(100 * c.probability).toFixed(1)}%${multi && c.probability >= 0.5 ? '  (predicted)' : ''}`);
+      for (const c of result.classes ?? []) console.log(`  ${c.class.padEnd(24)} ${(100 * c.probability).toFixed(1)}%${tr.task === 'multi-label' && c.probability >= 0.5 ? '  (predicted)' : ''}`);
       if (result.prompts) {
         console.log('  nearest class prompts:');
         for (const p of result.prompts) console.log(`    ${p.class.padEnd(22)} cosine ${p.cosine.toFixed(3)}${p.heldout ? ' (held out)' : ''}`);

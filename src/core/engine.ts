@@ -112,14 +112,15 @@ export class Engine {
     const offset = this.arenaUsed;
     packParams(shader, iface, args.params ?? {}, this.arenaView, offset);
     this.arenaUsed += slot;
-    for (const name of Object.keys(args.buffers)) {
+    const names = Object.keys(args.buffers);
+    for (const name of names) {
       if (!iface.bindings.some((b) => b.name === name)) throw new Error(`kernel "${shader}" has no binding "${name}"`);
     }
     // WebGPU refuses a buffer bound writable and bound again in the same dispatch, but only at submit, where the error
     // names no op and loses the whole batch: say it here, with the kernel and the bindings.
     for (const b of iface.bindings) {
       const buf = b.kind === 'read_write' ? args.buffers[b.name] : undefined;
-      const other = buf && Object.keys(args.buffers).find((n) => n !== b.name && args.buffers[n] === buf);
+      const other = buf && names.find((n) => n !== b.name && args.buffers[n] === buf);
       if (other) throw new Error(`kernel "${shader}": one buffer is bound both as "${b.name}" (written) and as "${other}"; the output must be another tensor than its inputs`);
     }
     const bindGroup = this.bindGroup(shader, kernel, args.buffers, offset);

@@ -174,9 +174,10 @@ async function trainLocked(o: TrainRunOptions): Promise<RunManifest> {
   const done = (file: string | undefined): boolean => file !== undefined && existsSync(join(o.out, file));
   // A sweep picks each seed's layer on that seed's validation models: a layer picked on seed 0's would have seen
   // models that other seeds deal into their test splits.
+  const best = (sweep: readonly { layer: string; val: number }[]): string => sweep.reduce((a, b) => (b.val > a.val ? b : a)).layer;
   const sweepCache = new Map<string, string>(); // `${seed}/${tree}` -> layer
   for (const e of manifest.seeds) {
-    for (const t of e.trees) if (t.sweep?.length) sweepCache.set(`${e.seed}/${t.tree}`, t.sweep.reduce((a, b) => (b.val > a.val ? b : a)).layer);
+    for (const t of e.trees) if (t.sweep?.length) sweepCache.set(`${e.seed}/${t.tree}`, best(t.sweep));
   }
   for (let seed = 0; seed < seeds; seed++) {
     log(`split seed ${seed}`);
@@ -205,7 +206,7 @@ async function trainLocked(o: TrainRunOptions): Promise<RunManifest> {
           r.expert.dispose();
           disposeLoaded(data);
         }
-        sweepCache.set(sweepKey, record.sweep.reduce((a, b) => (b.val > a.val ? b : a)).layer);
+        sweepCache.set(sweepKey, best(record.sweep));
       }
       const layerName = named ?? sweepCache.get(sweepKey) ?? defaultLayer(layers).name;
       const info = layers.find((l) => l.name === layerName);

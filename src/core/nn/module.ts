@@ -8,19 +8,16 @@ export abstract class Module {
   namedParameters(prefix = ''): [string, Tensor][] {
     const out: [string, Tensor][] = [];
     const seen = new Set<Tensor>();
+    const add = (name: string, t: Tensor): void => {
+      if (seen.has(t)) return;
+      seen.add(t);
+      out.push([name, t]);
+    };
     const visit = (value: unknown, name: string): void => {
       if (value instanceof Tensor) {
-        if (value.requiresGrad && !value.madeBy && !seen.has(value)) {
-          seen.add(value);
-          out.push([name, value]);
-        }
+        if (value.requiresGrad && !value.madeBy) add(name, value);
       } else if (value instanceof Module) {
-        for (const [n, t] of value.namedParameters(`${name}.`)) {
-          if (!seen.has(t)) {
-            seen.add(t);
-            out.push([n, t]);
-          }
-        }
+        for (const [n, t] of value.namedParameters(`${name}.`)) add(n, t);
       } else if (Array.isArray(value)) {
         value.forEach((v, i) => visit(v, `${name}.${i}`));
       }
